@@ -1,0 +1,339 @@
+#include "vault/core/core.h"
+
+#include <charconv>
+#include <ctime>
+
+#include "vault/base/encoding.h"
+
+namespace coffer::core {
+namespace {
+
+constexpr std::string_view kClusterPath = "core/cluster";
+
+bool is_write(api::Operation op) {
+  return op == api::Operation::kCreate || op == api::Operation::kUpdate;
+}
+
+api::Response method_not_allowed() { return api::Response::error(405, {}); }
+
+// Vault's lenient field reading: JSON null counts as absent.
+const nlohmann::json* field(const nlohmann::json& body, const char* name) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+Result<int> int_field(const nlohmann::json& body, const char* name, int fallback) {
+  const auto* value = field(body, name);
+  if (value == nullptr) return fallback;
+  if (value->is_number_integer()) return value->get<int>();
+  if (value->is_string()) {
+    const auto& text = value->get_ref<const std::string&>();
+    int parsed = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+    if (ec == std::errc() && end == text.data() + text.size()) return parsed;
+  }
+  return fail(invalid_argument(std::string("field '") + name + "' must be an integer"));
+}
+
+// Go strconv.ParseBool, which Vault uses for query parameters and lenient bools.
+std::optional<bool> parse_bool(std::string_view text) {
+  if (text == "1" || text == "t" || text == "T" || text == "true" || text == "TRUE" ||
+      text == "True") {
+    return true;
+  }
+  if (text == "0" || text == "f" || text == "F" || text == "false" || text == "FALSE" ||
+      text == "False") {
+    return false;
+  }
+  return std::nullopt;
+}
+
+Result<bool> bool_field(const nlohmann::json& body, const char* name) {
+  const auto* value = field(body, name);
+  if (value == nullptr) return false;
+  if (value->is_boolean()) return value->get<bool>();
+  if (value->is_string()) {
+    if (auto b = parse_bool(value->get_ref<const std::string&>())) return *b;
+  }
+  return fail(invalid_argument(std::string("field '") + name + "' must be a boolean"));
+}
+
+}  // namespace
+
+Core::Core(storage::Backend& backend, TokenStoreFactory make_token_store, CoreOptions options,
+           const Clock& clock)
+    : backend_(backend),
+      clock_(clock),
+      options_(options),
+      barrier_(backend, clock),
+      seal_(backend, barrier_),
+      tokens_(make_token_store(barrier_, clock)) {}
+
+Core::~Core() { seal(); }
+
+Result<InitResult> Core::initialize(int shares, int threshold, std::string_view root_token_id) {
+  COFFER_ASSIGN_OR_RETURN(auto outcome, seal_.initialize(shares, threshold));
+  // The barrier is open until we seal below: create what must exist from the start.
+  auto root_token = tokens_->create_root_token(root_token_id);
+  Status cluster = load_cluster_identity();
+  seal();
+  if (!root_token) return fail(root_token.error());
+  if (!cluster.ok()) return fail(cluster);
+  return InitResult{std::move(outcome.shares), std::move(*root_token)};
+}
+
+Result<seal::UnsealProgress> Core::submit_unseal_share(SecretBytes share) {
+  COFFER_ASSIGN_OR_RETURN(auto progress, seal_.submit_share(std::move(share)));
+  if (!progress.sealed && !cluster_identity()) {
+    if (Status s = load_cluster_identity(); !s.ok()) {
+      seal();
+      return fail(s);
+    }
+  }
+  return progress;
+}
+
+void Core::seal() {
+  tokens_->seal();
+  cluster_.store(nullptr);
+  seal_.seal();
+}
+
+Status Core::load_cluster_identity() {
+  COFFER_ASSIGN_OR_RETURN(auto stored, barrier_.get(kClusterPath));
+  ClusterIdentity identity;
+  if (stored) {
+    auto j = nlohmann::json::parse(*stored, nullptr, false);
+    if (j.is_discarded() || !j.contains("name") || !j.contains("id")) {
+      return internal_error("cluster identity is corrupt");
+    }
+    identity = {j["name"].get<std::string>(), j["id"].get<std::string>()};
+  } else {
+    identity = {"coffer-cluster-" + random_base62(8), random_uuid()};
+    COFFER_TRY(barrier_.put(kClusterPath,
+                            nlohmann::json{{"name", identity.name}, {"id", identity.id}}.dump()));
+  }
+  cluster_.store(std::make_shared<const ClusterIdentity>(std::move(identity)));
+  return ok_status();
+}
+
+api::Response Core::handle(const api::Request& request) {
+  const std::string& path = request.path;
+  if (path == "sys/init") return handle_init(request);
+  if (path == "sys/seal-status") {
+    return request.operation == api::Operation::kRead ? handle_seal_status() : method_not_allowed();
+  }
+  if (path == "sys/unseal") {
+    return is_write(request.operation) ? handle_unseal(request) : method_not_allowed();
+  }
+  if (path == "sys/health") return handle_health(request);
+  if (path == "sys/leader") {
+    return request.operation == api::Operation::kRead ? handle_leader() : method_not_allowed();
+  }
+  if (barrier_.sealed()) return api::Response::error(sealed_error());
+
+  auto token = tokens_->lookup(request.client_token);
+  if (!token) return api::Response::error(token.error());
+  if (!*token) return api::Response::error(permission_denied());
+  if (Status s = authorise(request, **token); !s.ok()) return api::Response::error(s);
+  return dispatch(request, **token);
+}
+
+Status Core::authorise(const api::Request&, const TokenEntry& token) const {
+  // Deny by default. Until the policy engine lands only the root policy grants
+  // anything; the sys endpoints routed here are all root/sudo-protected in Vault.
+  if (token.is_root()) return ok_status();
+  return permission_denied();
+}
+
+api::Response Core::dispatch(const api::Request& request, const TokenEntry&) {
+  const std::string& path = request.path;
+  const auto op = request.operation;
+  if (path == "sys/seal") {
+    if (!is_write(op)) return method_not_allowed();
+    seal();
+    return api::Response::no_content();
+  }
+  if (path == "sys/step-down") {
+    // Single node: there is no standby to hand over to, so this is a no-op as in Vault.
+    return is_write(op) ? api::Response::no_content() : method_not_allowed();
+  }
+  if (path == "sys/key-status") {
+    return op == api::Operation::kRead ? handle_key_status() : method_not_allowed();
+  }
+  if (path == "sys/rotate") return is_write(op) ? handle_rotate() : method_not_allowed();
+  return api::Response::error(404, {"no handler for route \"" + path + "\""});
+}
+
+api::Response Core::handle_init(const api::Request& request) {
+  if (request.operation == api::Operation::kRead) {
+    auto initialized = seal_.initialized();
+    if (!initialized) return api::Response::error(initialized.error());
+    return api::Response::json(200, {{"initialized", *initialized}});
+  }
+  if (!is_write(request.operation)) return method_not_allowed();
+  const auto& body = request.body;
+  for (const char* unsupported : {"recovery_shares", "recovery_threshold", "recovery_pgp_keys"}) {
+    const auto* v = field(body, unsupported);
+    if (v != nullptr && !(v->is_number() && v->get<int>() == 0) && !(v->is_array() && v->empty())) {
+      return api::Response::error(invalid_argument(
+          "parameters recovery_shares,recovery_threshold,recovery_pgp_keys not applicable to "
+          "seal type shamir"));
+    }
+  }
+  for (const char* unsupported : {"pgp_keys", "root_token_pgp_key"}) {
+    const auto* v = field(body, unsupported);
+    if (v != nullptr && !(v->is_string() && v->get_ref<const std::string&>().empty()) &&
+        !(v->is_array() && v->empty())) {
+      return api::Response::error(invalid_argument("PGP-encrypted key shares are not supported"));
+    }
+  }
+  auto shares = int_field(body, "secret_shares", 0);
+  auto threshold = int_field(body, "secret_threshold", 0);
+  if (!shares) return api::Response::error(shares.error());
+  if (!threshold) return api::Response::error(threshold.error());
+  auto result = initialize(*shares, *threshold, "");
+  if (!result) return api::Response::error(result.error());
+  nlohmann::json keys = nlohmann::json::array();
+  nlohmann::json keys_b64 = nlohmann::json::array();
+  for (const auto& share : result->shares) {
+    keys.push_back(to_hex(share.expose_secret()));
+    keys_b64.push_back(to_base64(share.expose_secret()));
+  }
+  return api::Response::json(
+      200, {{"keys", keys}, {"keys_base64", keys_b64}, {"root_token", result->root_token}});
+}
+
+nlohmann::json Core::seal_status_json(const seal::UnsealProgress& p) {
+  nlohmann::json j{{"type", "shamir"},       {"initialized", p.initialized},
+                   {"sealed", p.sealed},     {"t", p.threshold},
+                   {"n", p.shares},          {"progress", p.progress},
+                   {"nonce", p.nonce},       {"version", kVersion},
+                   {"build_date", ""},       {"migration", false},
+                   {"recovery_seal", false}, {"storage_type", backend_.type()}};
+  if (auto cluster = cluster_identity(); cluster && !p.sealed) {
+    j["cluster_name"] = cluster->name;
+    j["cluster_id"] = cluster->id;
+  }
+  return j;
+}
+
+api::Response Core::handle_seal_status() {
+  auto progress = seal_.status();
+  if (!progress) return api::Response::error(progress.error());
+  return api::Response::json(200, seal_status_json(*progress));
+}
+
+api::Response Core::handle_unseal(const api::Request& request) {
+  const auto& body = request.body;
+  auto reset = bool_field(body, "reset");
+  if (!reset) return api::Response::error(reset.error());
+  const auto* key = field(body, "key");
+  if (*reset) {
+    auto status = seal_.status();
+    if (!status) return api::Response::error(status.error());
+    if (!status->initialized)
+      return api::Response::error(invalid_argument("Vault is not initialized"));
+    if (!status->sealed) return api::Response::error(invalid_argument("vault is unsealed"));
+    (void)seal_.reset_progress();
+    return handle_seal_status();
+  }
+  if (key == nullptr) {
+    return api::Response::error(invalid_argument(
+        "'key' must be specified in request body as JSON, or 'reset' set to true"));
+  }
+  if (!key->is_string()) return api::Response::error(invalid_argument("'key' must be a string"));
+  const auto& text = key->get_ref<const std::string&>();
+  // Vault accepts hex first, then base64.
+  auto share = secret_from_hex(text);
+  if (!share) share = secret_from_base64(text);
+  if (!share) {
+    return api::Response::error(invalid_argument("'key' must be a valid hex or base64 string"));
+  }
+  auto progress = submit_unseal_share(std::move(*share));
+  if (!progress) return api::Response::error(progress.error());
+  return api::Response::json(200, seal_status_json(*progress));
+}
+
+api::Response Core::handle_health(const api::Request& request) {
+  if (request.operation != api::Operation::kRead && request.operation != api::Operation::kHead) {
+    return method_not_allowed();
+  }
+  auto code_param = [&](const char* name, int fallback) -> Result<int> {
+    auto it = request.query.find(name);
+    if (it == request.query.end()) return fallback;
+    int value = 0;
+    const std::string& text = it->second;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < 100 || value > 599) {
+      return fail(invalid_argument(std::string("bad code for ") + name));
+    }
+    return value;
+  };
+  for (const char* name : {"activecode", "standbycode", "drsecondarycode", "performancestandbycode",
+                           "haunhealthycode", "removedcode", "sealedcode", "uninitcode"}) {
+    if (auto c = code_param(name, 0); !c) return api::Response::error(c.error());
+  }
+  bool initialized = true;
+  if (barrier_.sealed()) {
+    auto status = seal_.status();
+    if (!status) return api::Response::error(status.error());
+    initialized = status->initialized;
+  }
+  const bool sealed = barrier_.sealed();
+  int code = *code_param("activecode", 200);
+  if (!initialized) {
+    code = *code_param("uninitcode", 501);
+  } else if (sealed) {
+    code = *code_param("sealedcode", 503);
+  }
+  nlohmann::json body{{"initialized", initialized},
+                      {"sealed", sealed},
+                      {"standby", false},
+                      {"performance_standby", false},
+                      {"replication_performance_mode", "disabled"},
+                      {"replication_dr_mode", "disabled"},
+                      {"server_time_utc", clock_.unix_seconds()},
+                      {"version", kVersion}};
+  if (auto cluster = cluster_identity(); cluster && !sealed) {
+    body["cluster_name"] = cluster->name;
+    body["cluster_id"] = cluster->id;
+  }
+  api::Response response = api::Response::json(code, std::move(body));
+  if (request.operation == api::Operation::kHead) response.body.reset();
+  return response;
+}
+
+api::Response Core::handle_leader() {
+  return api::Response::json(200, {{"ha_enabled", false},
+                                   {"is_self", false},
+                                   {"active_time", "0001-01-01T00:00:00Z"},
+                                   {"leader_address", ""},
+                                   {"leader_cluster_address", ""},
+                                   {"performance_standby", false},
+                                   {"performance_standby_last_remote_wal", 0}});
+}
+
+api::Response Core::handle_key_status() {
+  auto status = barrier_.key_status();
+  if (!status) return api::Response::error(status.error());
+  char when[32];
+  const std::time_t t = status->install_time;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  nlohmann::json data{
+      {"term", status->term}, {"install_time", when}, {"encryptions", status->encryptions}};
+  // Vault copies sys/key-status data to the top level for legacy clients.
+  nlohmann::json body = data;
+  body["data"] = data;
+  return api::Response::json(200, std::move(body));
+}
+
+api::Response Core::handle_rotate() {
+  if (Status s = barrier_.rotate(); !s.ok()) return api::Response::error(s);
+  return api::Response::no_content();
+}
+
+}  // namespace coffer::core

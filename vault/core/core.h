@@ -1,0 +1,84 @@
+#pragma once
+// Core: the request pipeline every API call goes through.
+//
+// handle() runs, in order: the seal gate (503 while sealed except the seal
+// endpoints), authentication (token -> TokenEntry), routing, authorisation
+// (deny by default) and dispatch. Nothing bypasses these steps.
+// Thread safety: handle() is called concurrently from every io thread.
+// Ownership: the core owns the barrier, seal and token store; the backend is
+// owned by the caller and must outlive the core.
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/backend.h"
+#include "vault/barrier/barrier.h"
+#include "vault/base/clock.h"
+#include "vault/core/api.h"
+#include "vault/core/token_store.h"
+#include "vault/seal/shamir_seal.h"
+
+namespace coffer::core {
+
+inline constexpr std::string_view kVersion = "0.1.0";
+
+struct CoreOptions {
+  std::chrono::seconds default_lease_ttl{std::chrono::hours(768)};
+  std::chrono::seconds max_lease_ttl{std::chrono::hours(768)};
+};
+
+struct InitResult {
+  std::vector<SecretBytes> shares;
+  std::string root_token;
+};
+
+class Core {
+ public:
+  Core(storage::Backend& backend, TokenStoreFactory make_token_store, CoreOptions options,
+       const Clock& clock = system_clock());
+  ~Core();
+
+  api::Response handle(const api::Request& request);
+
+  // The operations behind sys/init and sys/unseal, also used by `server -dev`.
+  // `root_token_id` empty = random. The vault is sealed when initialize returns.
+  Result<InitResult> initialize(int shares, int threshold, std::string_view root_token_id);
+  Result<seal::UnsealProgress> submit_unseal_share(SecretBytes share);
+  void seal();
+  bool sealed() const { return barrier_.sealed(); }
+
+ private:
+  struct ClusterIdentity {
+    std::string name;
+    std::string id;
+  };
+
+  api::Response dispatch(const api::Request& request, const TokenEntry& token);
+  Status authorise(const api::Request& request, const TokenEntry& token) const;
+  // Loads (or, on first unseal, creates) the cluster name and id and caches them
+  // until the next seal, so sys/health never touches storage.
+  Status load_cluster_identity();
+  std::shared_ptr<const ClusterIdentity> cluster_identity() const { return cluster_.load(); }
+
+  api::Response handle_init(const api::Request& request);
+  api::Response handle_seal_status();
+  api::Response handle_unseal(const api::Request& request);
+  api::Response handle_health(const api::Request& request);
+  api::Response handle_leader();
+  api::Response handle_key_status();
+  api::Response handle_rotate();
+  nlohmann::json seal_status_json(const seal::UnsealProgress& progress);
+
+  storage::Backend& backend_;
+  const Clock& clock_;
+  const CoreOptions options_;
+  barrier::Barrier barrier_;
+  seal::ShamirSeal seal_;
+  const std::unique_ptr<TokenStore> tokens_;
+  std::atomic<std::shared_ptr<const ClusterIdentity>> cluster_;
+};
+
+}  // namespace coffer::core

@@ -1,0 +1,156 @@
+#include "vault/http/request_builder.h"
+
+#include <optional>
+
+namespace coffer::http {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes; `plus_is_space` for query strings. nullopt on bad escapes.
+std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      const int hi = hex_value(in[i + 1]);
+      const int lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::optional<bool> parse_go_bool(std::string_view text) {
+  if (text == "1" || text == "t" || text == "T" || text == "true" || text == "TRUE" ||
+      text == "True") {
+    return true;
+  }
+  if (text == "0" || text == "f" || text == "F" || text == "false" || text == "FALSE" ||
+      text == "False") {
+    return false;
+  }
+  return std::nullopt;
+}
+
+// Rejects paths that could name something other than what they appear to:
+// dot segments, empty segments, control characters. hvac never sends these.
+bool canonical(std::string_view path) {
+  if (path.empty()) return true;
+  if (path.front() == '/') return false;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const std::size_t end = path.find('/', start);
+    const std::string_view segment =
+        path.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    const bool last = end == std::string_view::npos;
+    if (segment == "." || segment == "..") return false;
+    // A single trailing slash is allowed (it marks a list or a folder).
+    if (segment.empty() && !(last && start == path.size())) return false;
+    if (last) break;
+    start = end + 1;
+  }
+  for (unsigned char c : path) {
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+RequestError error(int status, std::string message) { return {status, std::move(message)}; }
+
+}  // namespace
+
+std::expected<api::Request, RequestError> build_request(const RawRequest& raw,
+                                                        const api::JsonLimits& limits) {
+  api::Request req;
+  std::optional<api::Operation> op;
+  if (raw.method == "GET")
+    op = api::Operation::kRead;
+  else if (raw.method == "LIST")
+    op = api::Operation::kList;
+  else if (raw.method == "POST" || raw.method == "PUT")
+    op = api::Operation::kUpdate;
+  else if (raw.method == "PATCH")
+    op = api::Operation::kPatch;
+  else if (raw.method == "DELETE")
+    op = api::Operation::kDelete;
+  else if (raw.method == "HEAD")
+    op = api::Operation::kHead;
+  if (!op) return std::unexpected(error(405, ""));
+
+  std::string_view target = raw.target;
+  std::string_view query;
+  if (auto q = target.find('?'); q != std::string_view::npos) {
+    query = target.substr(q + 1);
+    target = target.substr(0, q);
+  }
+  if (!target.starts_with("/v1/")) return std::unexpected(error(404, ""));
+  auto path = percent_decode(target.substr(4), false);
+  if (!path || !canonical(*path)) return std::unexpected(error(400, "invalid request path"));
+  req.path = std::move(*path);
+
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    auto key = percent_decode(pair.substr(0, eq), true);
+    auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+    if (!key || !value) return std::unexpected(error(400, "invalid query string"));
+    req.query.insert_or_assign(std::move(*key), std::move(*value));
+  }
+
+  if (*op == api::Operation::kRead) {
+    if (auto it = req.query.find("list"); it != req.query.end()) {
+      auto list = parse_go_bool(it->second);
+      if (!list) return std::unexpected(error(400, "invalid value for list parameter"));
+      if (*list) op = api::Operation::kList;
+      req.query.erase(it);
+    }
+  }
+  // Vault appends the slash for list operations; hvac strips it.
+  if (*op == api::Operation::kList && !req.path.empty() && !req.path.ends_with('/')) {
+    req.path.push_back('/');
+  }
+  if (*op == api::Operation::kPatch &&
+      raw.content_type.substr(0, raw.content_type.find(';')) != "application/merge-patch+json") {
+    return std::unexpected(error(415, "PATCH requires Content-Type application/merge-patch+json"));
+  }
+  req.operation = *op;
+
+  if (!raw.vault_token.empty()) {
+    req.client_token = std::string(raw.vault_token);
+  } else if (raw.authorization.size() > 7 && (raw.authorization.starts_with("Bearer ") ||
+                                              raw.authorization.starts_with("bearer "))) {
+    req.client_token = std::string(raw.authorization.substr(7));
+  }
+  req.intent = std::string(raw.intent);
+  req.remote_address = std::string(raw.remote_address);
+
+  auto body = api::parse_json_body(raw.body, limits);
+  if (!body) return std::unexpected(error(400, body.error().message()));
+  req.body = std::move(*body);
+  return req;
+}
+
+std::string render_body(const api::Response& response) {
+  if (response.raw_body) return *response.raw_body;
+  if (!response.body) return {};
+  return response.body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace coffer::http
