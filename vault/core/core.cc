@@ -3,7 +3,9 @@
 #include <charconv>
 #include <ctime>
 
+#include "vault/base/duration.h"
 #include "vault/base/encoding.h"
+#include "vault/core/envelope.h"
 
 namespace coffer::core {
 namespace {
@@ -61,14 +63,26 @@ Result<bool> bool_field(const nlohmann::json& body, const char* name) {
 
 }  // namespace
 
-Core::Core(storage::Backend& backend, TokenStoreFactory make_token_store, CoreOptions options,
+Core::Core(storage::Backend& backend, TokenStoreFactory make_token_store,
+           std::span<const engines::EngineRegistration> engines, CoreOptions options,
            const Clock& clock)
     : backend_(backend),
       clock_(clock),
       options_(options),
       barrier_(backend, clock),
       seal_(backend, barrier_),
-      tokens_(make_token_store(barrier_, clock)) {}
+      tokens_(make_token_store(barrier_, clock)),
+      mounts_(barrier_, clock, engines) {}
+
+Status Core::mount(MountEntry entry) {
+  if (barrier_.sealed()) return sealed_error();
+  return mounts_.mount(std::move(entry));
+}
+
+Status Core::after_unseal() {
+  COFFER_TRY(load_cluster_identity());
+  return mounts_.load();
+}
 
 Core::~Core() { seal(); }
 
@@ -86,7 +100,7 @@ Result<InitResult> Core::initialize(int shares, int threshold, std::string_view 
 Result<seal::UnsealProgress> Core::submit_unseal_share(SecretBytes share) {
   COFFER_ASSIGN_OR_RETURN(auto progress, seal_.submit_share(std::move(share)));
   if (!progress.sealed && !cluster_identity()) {
-    if (Status s = load_cluster_identity(); !s.ok()) {
+    if (Status s = after_unseal(); !s.ok()) {
       seal();
       return fail(s);
     }
@@ -96,6 +110,7 @@ Result<seal::UnsealProgress> Core::submit_unseal_share(SecretBytes share) {
 
 void Core::seal() {
   tokens_->seal();
+  mounts_.clear();
   cluster_.store(nullptr);
   seal_.seal();
 }
@@ -163,6 +178,13 @@ api::Response Core::dispatch(const api::Request& request, const TokenEntry&) {
     return op == api::Operation::kRead ? handle_key_status() : method_not_allowed();
   }
   if (path == "sys/rotate") return is_write(op) ? handle_rotate() : method_not_allowed();
+  if (path == "sys/mounts" || path.starts_with("sys/mounts/")) return handle_mounts(request);
+  if (auto route = mounts_.route(path)) {
+    api::Request relative = request;
+    relative.path = std::move(route->relative_path);
+    // `route->mount` keeps the engine alive even if it is unmounted meanwhile.
+    return route->mount->engine->handle(relative);
+  }
   return api::Response::error(404, {"no handler for route \"" + path + "\""});
 }
 
@@ -326,14 +348,153 @@ api::Response Core::handle_key_status() {
   nlohmann::json data{
       {"term", status->term}, {"install_time", when}, {"encryptions", status->encryptions}};
   // Vault copies sys/key-status data to the top level for legacy clients.
-  nlohmann::json body = data;
-  body["data"] = data;
-  return api::Response::json(200, std::move(body));
+  return api::Response::json(200, api::envelope_with_top_level_copy(std::move(data)));
 }
 
 api::Response Core::handle_rotate() {
   if (Status s = barrier_.rotate(); !s.ok()) return api::Response::error(s);
   return api::Response::no_content();
+}
+
+}  // namespace coffer::core
+
+namespace coffer::core {
+namespace {
+
+// A TTL field in Vault's lenient forms: integer seconds or a duration string.
+Result<std::int64_t> ttl_field(const nlohmann::json& object, const char* name) {
+  auto it = object.find(name);
+  if (it == object.end() || it->is_null()) return 0;
+  if (it->is_number_integer()) return it->get<std::int64_t>();
+  if (it->is_string()) {
+    auto parsed = parse_duration(it->get_ref<const std::string&>());
+    if (parsed) return parsed->count();
+  }
+  return fail(invalid_argument(std::string("invalid duration for ") + name));
+}
+
+// Mount options are a map of strings; clients send numbers too ({"version": 2}).
+Result<nlohmann::json> string_options(const nlohmann::json* options) {
+  if (options == nullptr || options->is_null()) return nlohmann::json(nullptr);
+  if (!options->is_object()) return fail(invalid_argument("options must be an object"));
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [k, v] : options->items()) {
+    if (v.is_string())
+      out[k] = v;
+    else if (v.is_number_integer())
+      out[k] = std::to_string(v.get<std::int64_t>());
+    else if (v.is_boolean())
+      out[k] = v.get<bool>() ? "true" : "false";
+    else if (!v.is_null())
+      return fail(invalid_argument("option " + k + " must be a string"));
+  }
+  return out;
+}
+
+}  // namespace
+
+api::Response Core::handle_mounts(const api::Request& request) {
+  const auto op = request.operation;
+  if (request.path == "sys/mounts") {
+    if (op != api::Operation::kRead) return api::Response::error(405, {});
+    nlohmann::json data = nlohmann::json::object();
+    for (const auto& entry : mounts_.list()) data[entry.path] = entry.describe();
+    return api::Response::json(200, api::envelope_with_top_level_copy(std::move(data)));
+  }
+  std::string path = request.path.substr(std::string_view("sys/mounts/").size());
+  const bool tune = path.ends_with("/tune");
+  if (tune) path.resize(path.size() - std::string_view("/tune").size());
+  auto normalised = MountTable::normalise_path(path);
+  if (!normalised) return api::Response::error(normalised.error());
+
+  if (tune) {
+    if (op == api::Operation::kRead) {
+      auto entry = mounts_.find(*normalised);
+      if (!entry)
+        return api::Response::error(
+            invalid_argument("cannot fetch sysview for path \"" + *normalised + "\""));
+      const auto default_ttl =
+          entry->default_lease_ttl ? entry->default_lease_ttl : options_.default_lease_ttl.count();
+      const auto max_ttl =
+          entry->max_lease_ttl ? entry->max_lease_ttl : options_.max_lease_ttl.count();
+      nlohmann::json data{{"default_lease_ttl", default_ttl},
+                          {"max_lease_ttl", max_ttl},
+                          {"force_no_cache", false},
+                          {"description", entry->description},
+                          {"options", entry->options}};
+      return api::Response::json(200, api::envelope_with_top_level_copy(std::move(data)));
+    }
+    if (!is_write(op)) return api::Response::error(405, {});
+    nlohmann::json changes = nlohmann::json::object();
+    for (const char* ttl : {"default_lease_ttl", "max_lease_ttl"}) {
+      auto value = ttl_field(request.body, ttl);
+      if (!value) return api::Response::error(value.error());
+      if (request.body.contains(ttl) && !request.body[ttl].is_null()) changes[ttl] = *value;
+    }
+    if (auto d = request.body.find("description"); d != request.body.end() && d->is_string()) {
+      changes["description"] = *d;
+    }
+    auto options = string_options(field(request.body, "options"));
+    if (!options) return api::Response::error(options.error());
+    if (options->is_object()) changes["options"] = *options;
+    if (Status s = mounts_.tune(*normalised, changes); !s.ok()) return api::Response::error(s);
+    return api::Response::no_content();
+  }
+
+  switch (op) {
+    case api::Operation::kRead: {
+      auto entry = mounts_.find(*normalised);
+      if (!entry)
+        return api::Response::error(
+            invalid_argument("no matching mount at \"" + *normalised + "\""));
+      return api::Response::json(200, api::envelope_with_top_level_copy(entry->describe()));
+    }
+    case api::Operation::kCreate:
+    case api::Operation::kUpdate: {
+      MountEntry entry;
+      entry.path = *normalised;
+      const auto* type = field(request.body, "type");
+      if (type == nullptr || !type->is_string() || type->get_ref<const std::string&>().empty()) {
+        return api::Response::error(invalid_argument("missing type"));
+      }
+      entry.type = *type;
+      auto options = string_options(field(request.body, "options"));
+      if (!options) return api::Response::error(options.error());
+      entry.options = std::move(*options);
+      // "kv-v2" is Vault's alias for kv with version 2.
+      if (entry.type == "kv-v2") {
+        entry.type = "kv";
+        if (!entry.options.is_object()) entry.options = nlohmann::json::object();
+        entry.options["version"] = "2";
+      }
+      if (const auto* d = field(request.body, "description"); d != nullptr && d->is_string()) {
+        entry.description = *d;
+      }
+      if (const auto* config = field(request.body, "config");
+          config != nullptr && config->is_object()) {
+        auto default_ttl = ttl_field(*config, "default_lease_ttl");
+        auto max_ttl = ttl_field(*config, "max_lease_ttl");
+        if (!default_ttl) return api::Response::error(default_ttl.error());
+        if (!max_ttl) return api::Response::error(max_ttl.error());
+        entry.default_lease_ttl = *default_ttl;
+        entry.max_lease_ttl = *max_ttl;
+      }
+      auto local = bool_field(request.body, "local");
+      auto seal_wrap = bool_field(request.body, "seal_wrap");
+      if (!local) return api::Response::error(local.error());
+      if (!seal_wrap) return api::Response::error(seal_wrap.error());
+      entry.local = *local;
+      entry.seal_wrap = *seal_wrap;
+      if (Status s = mounts_.mount(std::move(entry)); !s.ok()) return api::Response::error(s);
+      return api::Response::no_content();
+    }
+    case api::Operation::kDelete: {
+      if (Status s = mounts_.unmount(*normalised); !s.ok()) return api::Response::error(s);
+      return api::Response::no_content();
+    }
+    default:
+      return api::Response::error(405, {});
+  }
 }
 
 }  // namespace coffer::core

@@ -14,10 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "engines/secret_engine.h"
 #include "storage/backend.h"
 #include "vault/barrier/barrier.h"
 #include "vault/base/clock.h"
 #include "vault/core/api.h"
+#include "vault/core/mount_table.h"
 #include "vault/core/token_store.h"
 #include "vault/seal/shamir_seal.h"
 
@@ -37,8 +39,13 @@ struct InitResult {
 
 class Core {
  public:
-  Core(storage::Backend& backend, TokenStoreFactory make_token_store, CoreOptions options,
+  // `engines` is the catalog of secret engine types mounts may use.
+  Core(storage::Backend& backend, TokenStoreFactory make_token_store,
+       std::span<const engines::EngineRegistration> engines, CoreOptions options,
        const Clock& clock = system_clock());
+
+  // Mounts a secrets engine (used by sys/mounts and by `server -dev`).
+  Status mount(MountEntry entry);
   ~Core();
 
   api::Response handle(const api::Request& request);
@@ -70,6 +77,9 @@ class Core {
   api::Response handle_leader();
   api::Response handle_key_status();
   api::Response handle_rotate();
+  api::Response handle_mounts(const api::Request& request);
+  // Finishes an unseal: loads what lives behind the barrier.
+  Status after_unseal();
   nlohmann::json seal_status_json(const seal::UnsealProgress& progress);
 
   storage::Backend& backend_;
@@ -78,6 +88,7 @@ class Core {
   barrier::Barrier barrier_;
   seal::ShamirSeal seal_;
   const std::unique_ptr<TokenStore> tokens_;
+  MountTable mounts_;
   std::atomic<std::shared_ptr<const ClusterIdentity>> cluster_;
 };
 

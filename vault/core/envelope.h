@@ -1,0 +1,16 @@
+#pragma once
+// Vault's success envelope (vault-api.md §1.4).
+
+#include <nlohmann/json.hpp>
+
+namespace coffer::api {
+
+// {"request_id": <uuid>, "lease_id": "", "renewable": false, "lease_duration": 0,
+//  "data": data, "wrap_info": null, "warnings": null, "auth": null}
+nlohmann::json envelope(nlohmann::json data);
+
+// The same, with every data key copied to the top level too, as Vault does for
+// sys/mounts, sys/policy, sys/key-status and similar legacy-read endpoints.
+nlohmann::json envelope_with_top_level_copy(nlohmann::json data);
+
+}  // namespace coffer::api

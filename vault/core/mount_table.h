@@ -1,0 +1,89 @@
+#pragma once
+// The secret-engine mount table.
+//
+// Persisted under the barrier at `core/mounts`; each mount's data lives in its
+// own view `logical/<mount uuid>/`, which is all its engine can reach. Readers
+// route through an immutable snapshot taken without locks, and keep the mount
+// (and its engine) alive for the whole request, so unmounting never frees an
+// engine mid-request. Changes (mount, unmount, tune) are serialised by a mutex
+// and publish a new snapshot.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engines/secret_engine.h"
+#include "vault/barrier/barrier.h"
+
+namespace coffer::core {
+
+struct MountEntry {
+  std::string path;  // with trailing slash, e.g. "secret/"
+  std::string type;
+  std::string description;
+  std::string accessor;
+  std::string uuid;
+  nlohmann::json options = nullptr;  // object of strings, or null
+  std::int64_t default_lease_ttl = 0;
+  std::int64_t max_lease_ttl = 0;
+  bool local = false;
+  bool seal_wrap = false;
+
+  // The object Vault returns for this mount in sys/mounts.
+  nlohmann::json describe() const;
+};
+
+struct Mount {
+  MountEntry entry;
+  std::unique_ptr<engines::SecretEngine> engine;
+};
+
+struct Route {
+  std::shared_ptr<const Mount> mount;
+  std::string relative_path;
+};
+
+class MountTable {
+ public:
+  MountTable(barrier::Barrier& barrier, const Clock& clock,
+             std::span<const engines::EngineRegistration> engines);
+
+  // Reads the persisted table and starts every engine (after unseal).
+  Status load();
+  // Drops every engine (on seal).
+  void clear();
+
+  // Longest-prefix match of `path` over the mounts; nullopt if none matches.
+  std::optional<Route> route(std::string_view path) const;
+  std::vector<MountEntry> list() const;
+  std::optional<MountEntry> find(std::string_view path) const;
+
+  // Errors: 400 for a bad path, type or option; 409 when the path overlaps a mount.
+  Status mount(MountEntry entry);
+  // Removes the mount and every entry in its storage view. Absent path: ok.
+  Status unmount(std::string_view path);
+  // Applies tuning (TTLs, description, options) and persists it.
+  Status tune(std::string_view path, const nlohmann::json& changes);
+
+  // "kv" -> "kv/", and rejects what can never be a mount path.
+  static Result<std::string> normalise_path(std::string_view path);
+
+ private:
+  using Snapshot = std::map<std::string, std::shared_ptr<const Mount>, std::less<>>;
+
+  Result<std::shared_ptr<const Mount>> start(MountEntry entry) const;
+  Status persist(const Snapshot& table);
+
+  barrier::Barrier& barrier_;
+  const Clock& clock_;
+  const std::span<const engines::EngineRegistration> engines_;
+  std::mutex write_mutex_;  // serialises mount/unmount/tune/load
+  std::atomic<std::shared_ptr<const Snapshot>> table_;
+};
+
+}  // namespace coffer::core
