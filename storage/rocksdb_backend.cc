@@ -1,4 +1,6 @@
 #include <rocksdb/db.h>
+
+#include <filesystem>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/write_batch.h>
@@ -79,6 +81,13 @@ class RocksdbBackend final : public Backend {
 }  // namespace
 
 Result<std::unique_ptr<Backend>> open_rocksdb_backend(const std::string& path) {
+  // The data directory holds only ciphertext, but nobody else needs to read it.
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    std::filesystem::create_directories(path, ec);
+    if (ec) return fail(internal_error("cannot create storage directory " + path + ": " + ec.message()));
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all, ec);
+  }
   rocksdb::Options options;
   options.create_if_missing = true;
   options.paranoid_checks = true;

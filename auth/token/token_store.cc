@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <atomic>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -73,15 +75,15 @@ class BarrierTokenStore final : public core::TokenStore {
 
   void seal() override {
     std::lock_guard lock(salt_mutex_);
-    salt_ = SecretBytes();
+    salt_.store(nullptr);
   }
 
  private:
   Result<std::string> entry_key(std::string_view token) {
-    COFFER_ASSIGN_OR_RETURN(SecretBytes salt, load_salt());
+    COFFER_ASSIGN_OR_RETURN(auto salt, load_salt());
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
     crypto_auth_hmacsha256_state state;
-    crypto_auth_hmacsha256_init(&state, salt.expose_secret().data(), salt.size());
+    crypto_auth_hmacsha256_init(&state, salt->expose_secret().data(), salt->size());
     crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(token.data()),
                                   token.size());
     crypto_auth_hmacsha256_final(&state, mac);
@@ -89,25 +91,30 @@ class BarrierTokenStore final : public core::TokenStore {
     return std::string(kEntryPrefix) + to_hex(mac);
   }
 
-  Result<SecretBytes> load_salt() {
+  // The salt is read once per unseal and then shared without locking: every
+  // authenticated request hashes its token with it.
+  Result<std::shared_ptr<const SecretBytes>> load_salt() {
+    if (auto cached = salt_.load()) return cached;
     std::lock_guard lock(salt_mutex_);
-    if (!salt_.empty()) return salt_;
+    if (auto cached = salt_.load()) return cached;
     COFFER_ASSIGN_OR_RETURN(auto stored, storage_.get(kSaltPath));
+    std::shared_ptr<const SecretBytes> salt;
     if (stored) {
-      salt_ = SecretBytes::from_string(*stored);
+      salt = std::make_shared<const SecretBytes>(SecretBytes::from_string(*stored));
       wipe(stored->data(), stored->size());
     } else {
-      SecretBytes fresh = SecretBytes::random(32);
-      COFFER_TRY(storage_.put(kSaltPath, fresh.expose_secret_view()));
-      salt_ = std::move(fresh);
+      auto fresh = std::make_shared<const SecretBytes>(SecretBytes::random(32));
+      COFFER_TRY(storage_.put(kSaltPath, fresh->expose_secret_view()));
+      salt = std::move(fresh);
     }
-    return salt_;
+    salt_.store(salt);
+    return salt;
   }
 
   barrier::LogicalStorage& storage_;
   const Clock& clock_;
-  std::mutex salt_mutex_;
-  SecretBytes salt_;  // guarded by salt_mutex_
+  std::mutex salt_mutex_;  // serialises creating the salt
+  std::atomic<std::shared_ptr<const SecretBytes>> salt_;
 };
 
 }  // namespace

@@ -111,6 +111,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
   }
 
+  auto executor() { return stream_.get_executor(); }
+
   void close_if_idle() override {
     net::post(stream_.get_executor(), [self = this->shared_from_this()] {
       if (self->idle_) self->close_now();
@@ -287,10 +289,33 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   bool idle_ = false;  // touched only on this session's strand
 };
 
+// Each io thread runs its own io_context, as nginx runs one event loop per
+// worker: a connection lives on one thread for its whole life, so nothing on
+// the request path contends for a shared scheduler lock.
+class IoContexts {
+ public:
+  explicit IoContexts(int count) {
+    for (int i = 0; i < count; ++i) contexts_.push_back(std::make_unique<net::io_context>(1));
+  }
+  net::io_context& main() { return *contexts_.front(); }
+  net::io_context& next() {
+    return *contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
+  }
+  std::size_t size() const { return contexts_.size(); }
+  net::io_context& at(std::size_t i) { return *contexts_[i]; }
+  void stop_all() {
+    for (auto& c : contexts_) c->stop();
+  }
+
+ private:
+  std::vector<std::unique_ptr<net::io_context>> contexts_;
+  std::atomic<std::size_t> next_{0};
+};
+
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& ioc, ServerState& state, ListenerRuntime& runtime)
-      : ioc_(ioc), state_(state), runtime_(runtime), acceptor_(net::make_strand(ioc)) {}
+  Listener(IoContexts& contexts, ServerState& state, ListenerRuntime& runtime)
+      : contexts_(contexts), state_(state), runtime_(runtime), acceptor_(contexts.main()) {}
 
   Status bind(const std::string& host, unsigned short port) {
     beast::error_code ec;
@@ -312,7 +337,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   }
 
   void accept() {
-    acceptor_.async_accept(net::make_strand(ioc_),
+    acceptor_.async_accept(contexts_.next(),
                            [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
                              if (ec == net::error::operation_aborted || self->state_.draining)
                                return;
@@ -339,16 +364,16 @@ class Listener : public std::enable_shared_from_this<Listener> {
       auto session = std::make_shared<Session<TlsStream>>(state_, runtime_, std::move(remote), tls,
                                                           std::move(socket), *tls);
       state_.track(session);
-      session->start();
+      net::post(session->executor(), [session] { session->start(); });
     } else {
       auto session = std::make_shared<Session<beast::tcp_stream>>(
           state_, runtime_, std::move(remote), nullptr, std::move(socket));
       state_.track(session);
-      session->start();
+      net::post(session->executor(), [session] { session->start(); });
     }
   }
 
-  net::io_context& ioc_;
+  IoContexts& contexts_;
   ServerState& state_;
   ListenerRuntime& runtime_;
   tcp::acceptor acceptor_;
@@ -376,10 +401,10 @@ class BeastServer final : public Server {
       : options_(std::move(options)),
         threads_(options_.io_threads > 0 ? options_.io_threads
                                          : std::max(1u, std::thread::hardware_concurrency())),
-        ioc_(threads_),
+        contexts_(threads_),
         state_(core),
-        signals_(ioc_, SIGTERM, SIGINT, SIGHUP),
-        drain_timer_(ioc_) {}
+        signals_(contexts_.main(), SIGTERM, SIGINT, SIGHUP),
+        drain_timer_(contexts_.main()) {}
 
   Status init() {
     for (const auto& config : options_.listeners) {
@@ -390,7 +415,7 @@ class BeastServer final : public Server {
         COFFER_ASSIGN_OR_RETURN(runtime->tls, make_tls_context(config));
       }
       COFFER_ASSIGN_OR_RETURN(auto host_port, split_address(config.address));
-      auto listener = std::make_shared<Listener>(ioc_, state_, *runtime);
+      auto listener = std::make_shared<Listener>(contexts_, state_, *runtime);
       COFFER_TRY(listener->bind(host_port.first, host_port.second));
       runtimes_.push_back(std::move(runtime));
       listeners_.push_back(std::move(listener));
@@ -406,15 +431,23 @@ class BeastServer final : public Server {
     }
     wait_for_signal();
     if (options_.on_listening) options_.on_listening(addresses);
+    // Keep the other loops alive while they have no connection yet.
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_alive;
+    for (std::size_t i = 0; i < contexts_.size(); ++i) {
+      keep_alive.push_back(net::make_work_guard(contexts_.at(i)));
+    }
     std::vector<std::thread> pool;
-    for (int i = 1; i < threads_; ++i) pool.emplace_back([this] { ioc_.run(); });
-    ioc_.run();
+    for (std::size_t i = 1; i < contexts_.size(); ++i) {
+      pool.emplace_back([this, i] { contexts_.at(i).run(); });
+    }
+    contexts_.main().run();
+    contexts_.stop_all();
     for (auto& t : pool) t.join();
     return ok_status();
   }
 
   void stop() override {
-    net::post(ioc_, [this] { begin_drain(); });
+    net::post(contexts_.main(), [this] { begin_drain(); });
   }
 
  private:
@@ -456,7 +489,7 @@ class BeastServer final : public Server {
 
   void poll_drain() {
     if (state_.active_sessions == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
-      ioc_.stop();
+      contexts_.stop_all();
       return;
     }
     state_.close_idle_sessions();
@@ -468,7 +501,7 @@ class BeastServer final : public Server {
 
   ServerOptions options_;
   const int threads_;
-  net::io_context ioc_;
+  IoContexts contexts_;
   ServerState state_;
   net::signal_set signals_;
   net::steady_timer drain_timer_;

@@ -1,0 +1,463 @@
+"""Shared helpers for the end-to-end tests: start the real coffer binary, make certificates,
+write configurations, talk raw HTTP(S).
+
+Every wait is bounded. Every server started through CofferServer is killed when the test ends
+(tearDown / context manager) and, as a last resort, at interpreter exit, so no run leaves an
+orphan process behind.
+"""
+
+import atexit
+import base64
+import json
+import os
+import re
+import select
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import unittest
+
+import requests
+import urllib3
+
+COFFER_BIN = os.environ.get("COFFER_BIN", "/work/main/build/coffer")
+
+START_TIMEOUT = 20.0  # seconds to wait for the "listening on" log line
+STOP_TIMEOUT = 20.0  # seconds to wait for a graceful exit after SIGTERM
+HTTP_TIMEOUT = 10.0  # per request
+
+_LISTENING_RE = re.compile(r"listening on (\S+):(\d+) \((TLS|plain HTTP)\)")
+
+_live_servers = set()
+
+
+def _kill_leftovers():
+    for server in list(_live_servers):
+        server.kill()
+
+
+atexit.register(_kill_leftovers)
+
+
+def require_binary(test_case_class):
+    """Class decorator: skip the whole class when the binary is missing."""
+    if not os.access(COFFER_BIN, os.X_OK):
+        return unittest.skip("coffer binary not found at %s (set COFFER_BIN)" % COFFER_BIN)(
+            test_case_class)
+    return test_case_class
+
+
+# --------------------------------------------------------------------------------------------
+# Certificates
+
+
+def _openssl(*args, cwd=None):
+    subprocess.run(("openssl",) + args, cwd=cwd, check=True, timeout=30,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def make_certs(directory, ca_name="coffer e2e test CA"):
+    """Writes an EC P-256 CA and a server certificate for 127.0.0.1/localhost signed by it.
+
+    Returns a dict with paths: ca, ca_key, cert, key.
+    """
+    os.makedirs(directory, exist_ok=True)
+    p = lambda name: os.path.join(directory, name)  # noqa: E731
+    _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-out", p("ca-key.pem"))
+    _openssl("req", "-x509", "-new", "-key", p("ca-key.pem"), "-sha256", "-days", "2",
+             "-subj", "/CN=" + ca_name, "-out", p("ca.pem"),
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-out", p("server-key.pem"))
+    _openssl("req", "-new", "-key", p("server-key.pem"), "-subj", "/CN=127.0.0.1",
+             "-out", p("server.csr"))
+    with open(p("server-ext.cnf"), "w") as f:
+        f.write("basicConstraints=CA:FALSE\n"
+                "keyUsage=critical,digitalSignature\n"
+                "extendedKeyUsage=serverAuth\n"
+                "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    _openssl("x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"), "-CAkey",
+             p("ca-key.pem"), "-set_serial", str(int.from_bytes(os.urandom(8), "big")),
+             "-days", "2", "-sha256", "-extfile", p("server-ext.cnf"), "-out", p("server.pem"))
+    return {"ca": p("ca.pem"), "ca_key": p("ca-key.pem"), "cert": p("server.pem"),
+            "key": p("server-key.pem")}
+
+
+# --------------------------------------------------------------------------------------------
+# Configuration files
+
+
+def _hcl_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(str(value))
+
+
+def write_config(path, storage="rocksdb", data_dir=None, certs=None, address="127.0.0.1:0",
+                 listener_extra=None, extra_lines=(), log_level="info"):
+    """Writes an HCL server config and returns its path.
+
+    storage: "rocksdb" (needs data_dir) or "inmem". certs: dict from make_certs, or None for a
+    listener without TLS files (then set listener_extra={"tls_disable": True} for plain HTTP).
+    """
+    lines = []
+    if storage == "rocksdb":
+        lines.append('storage "rocksdb" { path = %s }' % json.dumps(data_dir))
+    else:
+        lines.append('storage "%s" {}' % storage)
+    lines.append('listener "tcp" {')
+    lines.append("  address = %s" % json.dumps(address))
+    if certs is not None:
+        lines.append("  tls_cert_file = %s" % json.dumps(certs["cert"]))
+        lines.append("  tls_key_file  = %s" % json.dumps(certs["key"]))
+    for key, value in (listener_extra or {}).items():
+        lines.append("  %s = %s" % (key, _hcl_value(value)))
+    lines.append("}")
+    if log_level:
+        lines.append("log_level = %s" % json.dumps(log_level))
+    lines.extend(extra_lines)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def run_binary(args, timeout=20.0):
+    """Runs coffer to completion (for configs that must be refused). Returns CompletedProcess."""
+    return subprocess.run([COFFER_BIN] + list(args), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+
+
+# --------------------------------------------------------------------------------------------
+# Server process
+
+
+class CofferServer:
+    """One coffer server process with stdout/stderr captured to files in log_dir."""
+
+    def __init__(self, args, log_dir, ca=None, name="coffer"):
+        self.args = list(args)
+        self.log_dir = log_dir
+        self.ca = ca
+        self.name = name
+        self.proc = None
+        self.host = None
+        self.port = None
+        self.tls = True
+        self._starts = 0
+        self._clients = []
+        self.stdout_path = None
+        self.stderr_path = None
+
+    @classmethod
+    def config(cls, config_path, log_dir, ca=None):
+        return cls(["server", "-config=" + config_path], log_dir, ca=ca)
+
+    @classmethod
+    def dev(cls, log_dir, root_token="ROOT"):
+        cert_dir = os.path.join(log_dir, "dev-certs")
+        server = cls(["server", "-dev", "-dev-root-token-id=" + root_token,
+                      "-dev-listen-address=127.0.0.1:0", "-dev-tls-cert-dir=" + cert_dir],
+                     log_dir, ca=os.path.join(cert_dir, "ca.pem"), name="coffer-dev")
+        return server
+
+    # ---- lifecycle
+
+    def start(self, timeout=START_TIMEOUT):
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        self._starts += 1
+        base = os.path.join(self.log_dir, "%s.%d" % (self.name, self._starts))
+        self.stdout_path, self.stderr_path = base + ".stdout", base + ".stderr"
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen([COFFER_BIN] + self.args, stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=err)
+        _live_servers.add(self)
+        deadline = time.monotonic() + timeout
+        while True:
+            match = _LISTENING_RE.search(self.stderr())
+            if match:
+                self.host, self.port = match.group(1), int(match.group(2))
+                self.tls = match.group(3) == "TLS"
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError("coffer exited with %s before listening; stderr:\n%s"
+                                   % (self.proc.returncode, self.stderr()))
+            if time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError("coffer did not report listening within %.0fs; stderr:\n%s"
+                                   % (timeout, self.stderr()))
+            time.sleep(0.02)
+
+    def stop(self, timeout=STOP_TIMEOUT):
+        """SIGTERM and wait; returns the exit code (kills and fails on timeout)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise AssertionError("coffer did not exit within %.0fs of SIGTERM" % timeout)
+        self._close_clients()
+        _live_servers.discard(self)
+        return self.proc.returncode
+
+    def kill(self):
+        """SIGKILL (no-op if already gone) and reap."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        self._close_clients()
+        _live_servers.discard(self)
+
+    def signal(self, signum):
+        self.proc.send_signal(signum)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def __enter__(self):
+        return self.start() if not self.running() else self
+
+    def __exit__(self, *exc):
+        self.kill()
+        return False
+
+    # ---- logs
+
+    def stderr(self):
+        return _read_text(self.stderr_path)
+
+    def stdout(self):
+        return _read_text(self.stdout_path)
+
+    def all_stderr_bytes(self):
+        """Concatenated stderr of every start of this server."""
+        return self._all_logs(".stderr")
+
+    def all_stdout_bytes(self):
+        return self._all_logs(".stdout")
+
+    def _all_logs(self, suffix):
+        data = b""
+        for i in range(1, self._starts + 1):
+            path = os.path.join(self.log_dir, "%s.%d%s" % (self.name, i, suffix))
+            if os.path.exists(path):
+                with open(path, "rb") as f:
+                    data += f.read()
+        return data
+
+    def wait_for_log(self, needle, timeout=10.0, after=0):
+        """Waits until stderr (from byte offset `after`) contains needle; returns True/False."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if needle in self.stderr()[after:]:
+                return True
+            time.sleep(0.02)
+        return False
+
+    # ---- clients
+
+    @property
+    def url(self):
+        return "%s://127.0.0.1:%d" % ("https" if self.tls else "http", self.port)
+
+    def verify(self):
+        return self.ca if self.tls else False
+
+    def hvac(self, token=None):
+        import hvac
+        client = hvac.Client(url=self.url, token=token, verify=self.verify(), timeout=HTTP_TIMEOUT)
+        self._clients.append(client)
+        return client
+
+    def _close_clients(self):
+        for client in self._clients:
+            try:
+                client.adapter.close()
+            except Exception:  # noqa: BLE001 - best effort cleanup
+                pass
+        self._clients = []
+
+    def request(self, method, path, token=None, **kwargs):
+        """requests-based call to /v1/<path>. Returns the requests.Response."""
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if token is not None:
+            headers["X-Vault-Token"] = token
+        kwargs.setdefault("timeout", HTTP_TIMEOUT)
+        return requests.request(method, self.url + "/v1/" + path.lstrip("/"), headers=headers,
+                                verify=self.verify(), **kwargs)
+
+    def wait_until_ready(self, timeout=10.0):
+        """Polls sys/health until it answers at all."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                return self.request("GET", "sys/health", timeout=2)
+            except requests.RequestException as e:
+                last = e
+                time.sleep(0.05)
+        raise AssertionError("server not answering: %r" % last)
+
+
+def _read_text(path):
+    if not path or not os.path.exists(path):
+        return ""
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8", "replace")
+
+
+# --------------------------------------------------------------------------------------------
+# Vault-level helpers
+
+
+def init_and_unseal(server, shares=1, threshold=1):
+    """Initialises via PUT sys/init and unseals with the first `threshold` keys.
+
+    Returns the sys/init response dict (keys, keys_base64, root_token).
+    """
+    r = server.request("PUT", "sys/init",
+                       json={"secret_shares": shares, "secret_threshold": threshold})
+    if r.status_code != 200:
+        raise AssertionError("sys/init -> %d %s" % (r.status_code, r.text))
+    init = r.json()
+    unseal(server, init["keys"][:threshold])
+    return init
+
+
+def unseal(server, keys):
+    status = None
+    for key in keys:
+        r = server.request("PUT", "sys/unseal", json={"key": key})
+        if r.status_code != 200:
+            raise AssertionError("sys/unseal -> %d %s" % (r.status_code, r.text))
+        status = r.json()
+    if status is None or status.get("sealed") is not False:
+        raise AssertionError("still sealed after %d keys: %r" % (len(keys), status))
+    return status
+
+
+def kv_available(server, token):
+    """True when the server has sys/mounts (KV can be mounted); False on 404."""
+    r = server.request("GET", "sys/mounts", token=token)
+    return r.status_code != 404
+
+
+def mount_kv_v1(server, token, path="kv"):
+    r = server.request("POST", "sys/mounts/" + path, token=token, json={"type": "kv"})
+    if r.status_code not in (200, 204):
+        raise AssertionError("mounting kv -> %d %s" % (r.status_code, r.text))
+
+
+def b64_to_hex(b64):
+    return base64.b64decode(b64).hex()
+
+
+# --------------------------------------------------------------------------------------------
+# Raw sockets
+
+
+def client_tls_context(ca=None):
+    ctx = ssl.create_default_context()
+    if ca:
+        ctx.load_verify_locations(ca)
+    else:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def open_socket(server, timeout=HTTP_TIMEOUT):
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=timeout)
+    if server.tls:
+        sock = client_tls_context(server.ca).wrap_socket(sock, server_hostname="127.0.0.1")
+    return sock
+
+
+def raw_exchange(server, payload_chunks, timeout=HTTP_TIMEOUT, max_bytes=1 << 20):
+    """Sends the byte chunks like a careful HTTP client (curl does the same): before each chunk
+    it checks whether the server has already answered, and if so stops sending. Stops quietly
+    if the server closes the connection early. Then reads until the server closes or a full
+    response with Content-Length has arrived.
+
+    Returns the bytes received (b"" if the connection was closed without a response).
+    """
+    sock = open_socket(server, timeout=timeout)
+    received = b""
+    try:
+        try:
+            for chunk in payload_chunks:
+                readable, _, _ = select.select([sock], [], [], 0)
+                if readable or (server.tls and sock.pending()):
+                    break  # an early answer (413, 431, 400): stop sending, go read it
+                sock.sendall(chunk)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            pass
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and len(received) < max_bytes:
+            try:
+                data = sock.recv(65536)
+            except (ConnectionResetError, ssl.SSLError, OSError):
+                break
+            if not data:
+                break
+            received += data
+            if _complete_response(received):
+                break
+    finally:
+        try:
+            sock.close()
+        except OSError:
+            pass
+    return received
+
+
+def split_chunks(data, size=65536):
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+def _complete_response(data):
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    match = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+    return bool(match) and len(body) >= int(match.group(1))
+
+
+def parse_status(raw):
+    """HTTP status code of a raw response, or None."""
+    match = re.match(rb"HTTP/1\.[01] (\d{3})", raw)
+    return int(match.group(1)) if match else None
+
+
+def quiet_insecure_warnings():
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+
+
+class TempDirTestCase(unittest.TestCase):
+    """Gives each test self.tmp (a TemporaryDirectory path) and kills servers it registered."""
+
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="coffer-e2e-")
+        self.tmp = self._tmp.name
+        self._servers = []
+
+    def tearDown(self):
+        for server in self._servers:
+            server.kill()
+        self._tmp.cleanup()
+
+    def track(self, server):
+        self._servers.append(server)
+        return server
