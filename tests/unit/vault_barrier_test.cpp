@@ -212,6 +212,7 @@ TEST_CASE("barrier rejects an entry with any single bit flipped") {
   const std::string original = raw_entry(*f.backend, "secret/target");
 
   int accepted = 0;
+  int bystander_failures = 0;
   for (std::size_t byte = 0; byte < original.size(); ++byte) {
     for (int bit = 0; bit < 8; ++bit) {
       std::string tampered = original;
@@ -225,9 +226,12 @@ TEST_CASE("barrier rejects an entry with any single bit flipped") {
       } else {
         CHECK(value.error().code() == StatusCode::kInternal);
       }
+      auto bystander = f.barrier.get("secret/bystander");
+      if (!bystander || !bystander->has_value() || **bystander != "untouched") ++bystander_failures;
     }
   }
   CHECK(accepted == 0);
+  CHECK(bystander_failures == 0);
   CHECK(read_ok(f.barrier, "secret/bystander") == "untouched");
   REQUIRE(f.backend->put("secret/target", original).ok());
   CHECK(read_ok(f.barrier, "secret/target") == "flip me, flip me");

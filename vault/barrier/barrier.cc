@@ -153,14 +153,20 @@ Status Barrier::write_batch(const std::vector<storage::WriteOp>& ops) {
 
 Result<std::vector<std::string>> Barrier::list(std::string_view prefix) {
   if (sealed()) return fail(sealed_error());
-  return backend_.list(prefix);
+  if (prefix.starts_with(kReservedPrefix)) return fail(invalid_argument("invalid storage path"));
+  COFFER_ASSIGN_OR_RETURN(auto children, backend_.list(prefix));
+  if (prefix.empty()) std::erase(children, std::string(kReservedPrefix));
+  return children;
 }
 
 Status Barrier::scan(std::string_view prefix, const storage::KeyValueVisitor& visit) {
   auto keyring = snapshot();
   if (!keyring) return sealed_error();
+  if (prefix.starts_with(kReservedPrefix)) return invalid_argument("invalid storage path");
   Status inner;
   COFFER_TRY(backend_.scan(prefix, [&](std::string_view key, std::string_view entry) {
+    // The seal's records and the keyring are not barrier entries.
+    if (key.starts_with(kReservedPrefix) || key == kKeyringPath) return true;
     auto plain = decrypt(*keyring, key, entry);
     if (!plain) {
       inner = plain.error();
@@ -172,7 +178,9 @@ Status Barrier::scan(std::string_view prefix, const storage::KeyValueVisitor& vi
 }
 
 BarrierView::BarrierView(LogicalStorage& parent, std::string prefix)
-    : parent_(parent), prefix_(std::move(prefix)) {}
+    : parent_(parent),
+      // A view on "logical/a" must not reach "logical/abc/": views end in '/'.
+      prefix_(prefix.empty() || prefix.ends_with('/') ? std::move(prefix) : prefix + "/") {}
 
 Result<std::string> BarrierView::full_path(std::string_view path) const {
   // Relative paths only: a view never reaches a sibling through "..".

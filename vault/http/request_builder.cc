@@ -1,5 +1,6 @@
 #include "vault/http/request_builder.h"
 
+#include <cctype>
 #include <optional>
 
 namespace coffer::http {
@@ -71,6 +72,23 @@ bool canonical(std::string_view path) {
 
 RequestError error(int status, std::string message) { return {status, std::move(message)}; }
 
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 std::expected<api::Request, RequestError> build_request(const RawRequest& raw,
@@ -115,7 +133,8 @@ std::expected<api::Request, RequestError> build_request(const RawRequest& raw,
   }
 
   if (*op == api::Operation::kRead) {
-    if (auto it = req.query.find("list"); it != req.query.end()) {
+    // Vault reads `list` only when it has a value: `?list=` is a plain read.
+    if (auto it = req.query.find("list"); it != req.query.end() && !it->second.empty()) {
       auto list = parse_go_bool(it->second);
       if (!list) return std::unexpected(error(400, "invalid value for list parameter"));
       if (*list) op = api::Operation::kList;
@@ -127,7 +146,8 @@ std::expected<api::Request, RequestError> build_request(const RawRequest& raw,
     req.path.push_back('/');
   }
   if (*op == api::Operation::kPatch &&
-      raw.content_type.substr(0, raw.content_type.find(';')) != "application/merge-patch+json") {
+      !iequals(trim(raw.content_type.substr(0, raw.content_type.find(';'))),
+               "application/merge-patch+json")) {
     return std::unexpected(error(415, "PATCH requires Content-Type application/merge-patch+json"));
   }
   req.operation = *op;

@@ -23,7 +23,8 @@ Result<std::optional<SealConfig>> ShamirSeal::load_config() {
   if (!raw) return std::optional<SealConfig>();
   auto parsed = nlohmann::json::parse(*raw, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object() || !parsed.contains("secret_shares") ||
-      !parsed.contains("secret_threshold")) {
+      !parsed.contains("secret_threshold") || !parsed["secret_shares"].is_number_integer() ||
+      !parsed["secret_threshold"].is_number_integer()) {
     return fail(internal_error("seal configuration is corrupt"));
   }
   config_ = SealConfig{parsed["secret_shares"].get<int>(), parsed["secret_threshold"].get<int>()};
