@@ -2,45 +2,114 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
+#include <set>
 
+#include "auth/token/token_codec.h"
+#include "vault/base/aes_gcm.h"
 #include "vault/base/encoding.h"
 #include "vault/base/secret_bytes.h"
+#include "vault/core/envelope.h"
+#include "vault/core/fields.h"
 
 namespace coffer::auth::token {
 namespace {
 
 constexpr std::string_view kSaltPath = "sys/token/salt";
-constexpr std::string_view kEntryPrefix = "sys/token/id/";
+constexpr std::string_view kBatchKeyPath = "sys/token/batch-key";
+constexpr std::string_view kIdPrefix = "sys/token/id/";
+constexpr std::string_view kAccessorPrefix = "sys/token/accessor/";
+constexpr std::string_view kParentPrefix = "sys/token/parent/";
+constexpr std::string_view kRolePrefix = "sys/token/roles/";
+constexpr std::string_view kBatchAad = "coffer-batch-token";
+// Tokens carry at least 24 random base62 characters (~143 bits).
 constexpr std::size_t kTokenRandomChars = 24;
 
-nlohmann::json to_json(const core::TokenEntry& e) {
-  return {{"accessor", e.accessor},         {"policies", e.policies},
-          {"display_name", e.display_name}, {"path", e.path},
-          {"entity_id", e.entity_id},       {"creation_time", e.creation_time},
-          {"expire_time", e.expire_time}};
+using api::Response;
+
+Response error(const Status& s) { return Response::error(s); }
+Response bad_request(std::string message) {
+  return Response::error(invalid_argument(std::move(message)));
 }
 
-Result<core::TokenEntry> from_json(std::string_view text) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return fail(internal_error("token entry is corrupt"));
-  try {
-    core::TokenEntry e;
-    e.accessor = j.at("accessor").get<std::string>();
-    e.policies = j.at("policies").get<std::vector<std::string>>();
-    e.display_name = j.at("display_name").get<std::string>();
-    e.path = j.at("path").get<std::string>();
-    e.entity_id = j.at("entity_id").get<std::string>();
-    e.creation_time = j.at("creation_time").get<std::int64_t>();
-    e.expire_time = j.at("expire_time").get<std::int64_t>();
-    return e;
-  } catch (const nlohmann::json::exception&) {
-    return fail(internal_error("token entry is corrupt"));
+// display_name is stored as "token-<name>", restricted to [A-Za-z0-9-].
+std::string sanitise_display_name(std::string_view name) {
+  std::string out = "token";
+  if (!name.empty()) {
+    out += "-";
+    for (char c : name) {
+      out.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '-');
+    }
+    while (out.ends_with('-')) out.pop_back();
   }
+  return out;
 }
+
+std::vector<std::string> normalise_policies(std::vector<std::string> policies) {
+  for (auto& p : policies) {
+    std::transform(p.begin(), p.end(), p.begin(), [](unsigned char c) { return std::tolower(c); });
+  }
+  std::sort(policies.begin(), policies.end());
+  policies.erase(std::unique(policies.begin(), policies.end()), policies.end());
+  std::erase(policies, std::string());
+  return policies;
+}
+
+bool contains(const std::vector<std::string>& v, std::string_view item) {
+  return std::find(v.begin(), v.end(), item) != v.end();
+}
+
+struct Role {
+  std::string name;
+  std::vector<std::string> allowed_policies;
+  std::vector<std::string> disallowed_policies;
+  bool orphan = false;
+  bool renewable = true;
+  std::string path_suffix;
+  std::int64_t token_ttl = 0;
+  std::int64_t token_max_ttl = 0;
+  std::int64_t token_explicit_max_ttl = 0;
+  std::int64_t token_period = 0;
+  std::int64_t token_num_uses = 0;
+  bool token_no_default_policy = false;
+  std::string token_type = "default-service";
+
+  nlohmann::json to_json() const {
+    return {{"name", name},
+            {"allowed_policies", allowed_policies},
+            {"disallowed_policies", disallowed_policies},
+            {"orphan", orphan},
+            {"renewable", renewable},
+            {"path_suffix", path_suffix},
+            {"token_ttl", token_ttl},
+            {"token_max_ttl", token_max_ttl},
+            {"token_explicit_max_ttl", token_explicit_max_ttl},
+            {"token_period", token_period},
+            {"token_num_uses", token_num_uses},
+            {"token_no_default_policy", token_no_default_policy},
+            {"token_type", token_type}};
+  }
+  static Role from_json(const nlohmann::json& j) {
+    Role r;
+    r.name = j.value("name", "");
+    r.allowed_policies = j.value("allowed_policies", std::vector<std::string>{});
+    r.disallowed_policies = j.value("disallowed_policies", std::vector<std::string>{});
+    r.orphan = j.value("orphan", false);
+    r.renewable = j.value("renewable", true);
+    r.path_suffix = j.value("path_suffix", "");
+    r.token_ttl = j.value("token_ttl", 0);
+    r.token_max_ttl = j.value("token_max_ttl", 0);
+    r.token_explicit_max_ttl = j.value("token_explicit_max_ttl", 0);
+    r.token_period = j.value("token_period", 0);
+    r.token_num_uses = j.value("token_num_uses", 0);
+    r.token_no_default_policy = j.value("token_no_default_policy", false);
+    r.token_type = j.value("token_type", "default-service");
+    return r;
+  }
+};
 
 class BarrierTokenStore final : public core::TokenStore {
  public:
@@ -49,38 +118,192 @@ class BarrierTokenStore final : public core::TokenStore {
 
   Result<std::optional<core::TokenEntry>> lookup(std::string_view token) override {
     if (token.empty()) return std::optional<core::TokenEntry>();
-    COFFER_ASSIGN_OR_RETURN(auto key, entry_key(token));
-    COFFER_ASSIGN_OR_RETURN(auto raw, storage_.get(key));
-    if (!raw) return std::optional<core::TokenEntry>();
-    COFFER_ASSIGN_OR_RETURN(auto entry, from_json(*raw));
-    if (entry.expire_time != 0 && entry.expire_time <= clock_.unix_seconds()) {
+    std::optional<core::TokenEntry> entry;
+    if (token.starts_with("hvb.")) {
+      COFFER_ASSIGN_OR_RETURN(entry, decode_batch(token));
+      // A batch token dies with its parent (it is not in the parent's child index).
+      if (entry && !entry->parent_hash.empty()) {
+        COFFER_ASSIGN_OR_RETURN(auto parent, load_entry(entry->parent_hash));
+        if (!parent) return std::optional<core::TokenEntry>();
+      }
+    } else {
+      COFFER_ASSIGN_OR_RETURN(auto hash, hash_token(token));
+      COFFER_ASSIGN_OR_RETURN(entry, load_entry(hash));
+    }
+    if (!entry) return entry;
+    if (entry->expire_time != 0 && entry->expire_time <= clock_.unix_seconds()) {
       return std::optional<core::TokenEntry>();
     }
-    return std::optional<core::TokenEntry>(std::move(entry));
+    return entry;
+  }
+
+  Status consume_use(const core::TokenEntry& entry) override {
+    if (entry.num_uses <= 0 || entry.is_batch()) return ok_status();
+    std::lock_guard lock(write_mutex_);
+    // Re-read under the lock: two concurrent requests must not both spend the last use.
+    COFFER_ASSIGN_OR_RETURN(auto current, load_entry(entry.id_hash));
+    if (!current) return permission_denied();
+    if (current->num_uses == 1) return revoke_tree_locked(current->id_hash, true);
+    current->num_uses -= 1;
+    return storage_.put(std::string(kIdPrefix) + current->id_hash, entry_to_json(*current).dump());
   }
 
   Result<std::string> create_root_token(std::string_view requested_id) override {
-    std::string id = requested_id.empty() ? "hvs." + random_base62(kTokenRandomChars)
-                                          : std::string(requested_id);
     core::TokenEntry entry;
-    entry.accessor = random_base62(kTokenRandomChars);
     entry.policies = {"root"};
     entry.display_name = "root";
     entry.path = "auth/token/root";
+    entry.orphan = true;
+    entry.renewable = false;
     entry.creation_time = clock_.unix_seconds();
-    COFFER_ASSIGN_OR_RETURN(auto key, entry_key(id));
-    COFFER_TRY(storage_.put(key, to_json(entry).dump()));
-    return id;
+    std::lock_guard lock(write_mutex_);
+    return store_new_service_token(entry, std::string(requested_id));
   }
 
   void seal() override {
-    std::lock_guard lock(salt_mutex_);
+    std::lock_guard lock(key_mutex_);
     salt_.store(nullptr);
+    batch_key_.store(nullptr);
+  }
+
+  Response handle(const api::Request& request, const core::TokenCall& call) override {
+    const std::string& path = request.path;
+    const auto op = request.operation;
+    const bool write = op == api::Operation::kCreate || op == api::Operation::kUpdate;
+    if (path == "create" || path == "create-orphan" || path.starts_with("create/")) {
+      if (!write) return Response::error(405, {});
+      std::optional<Role> role;
+      if (path.starts_with("create/")) {
+        auto loaded = load_role(path.substr(7));
+        if (!loaded) return error(loaded.error());
+        if (!*loaded) return bad_request("unknown role " + path.substr(7));
+        role = std::move(*loaded);
+      }
+      return create(request, call, path == "create-orphan", role);
+    }
+    if (path == "lookup-self") {
+      if (!write && op != api::Operation::kRead) return Response::error(405, {});
+      return Response::json(200, api::envelope(lookup_data(call.caller, call.caller_token, now())));
+    }
+    if (path == "lookup") {
+      if (!write && op != api::Operation::kRead) return Response::error(405, {});
+      auto token = fields::string_field(request.body, "token");
+      if (!token) return error(token.error());
+      if (!*token || (*token)->empty()) return bad_request("missing token");
+      auto entry = lookup(**token);
+      if (!entry) return error(entry.error());
+      if (!*entry) return Response::error(403, {"bad token"});
+      return Response::json(200, api::envelope(lookup_data(**entry, **token, now())));
+    }
+    if (path == "lookup-accessor") {
+      if (!write) return Response::error(405, {});
+      auto entry = entry_from_accessor_field(request.body);
+      if (!entry) return error(entry.error());
+      return Response::json(200, api::envelope(lookup_data(*entry, "", now())));
+    }
+    if (path == "renew-self" || path == "renew" || path == "renew-accessor") {
+      if (!write) return Response::error(405, {});
+      std::optional<core::TokenEntry> target;
+      std::string shown_token;
+      if (path == "renew-self") {
+        target = call.caller;
+        shown_token = call.caller_token;
+      } else if (path == "renew") {
+        auto token = fields::string_field(request.body, "token");
+        if (!token) return error(token.error());
+        if (!*token || (*token)->empty()) return bad_request("missing token");
+        auto entry = lookup(**token);
+        if (!entry) return error(entry.error());
+        if (!*entry) return Response::error(403, {"bad token"});
+        target = std::move(**entry);
+        shown_token = **token;
+      } else {
+        auto entry = entry_from_accessor_field(request.body);
+        if (!entry) return error(entry.error());
+        target = std::move(*entry);
+      }
+      auto increment = fields::duration_field(request.body, "increment");
+      if (!increment) return error(increment.error());
+      auto renewed = renew(*target, increment->value_or(0), call.max_ttl);
+      if (!renewed) return error(renewed.error());
+      nlohmann::json body = api::envelope(nullptr);
+      body["auth"] = auth_block(*renewed, shown_token, now());
+      return Response::json(200, std::move(body));
+    }
+    if (path == "revoke-self" || path == "revoke" || path == "revoke-accessor" ||
+        path == "revoke-orphan") {
+      if (!write) return Response::error(405, {});
+      std::string hash;
+      if (path == "revoke-self") {
+        hash = call.caller.id_hash;
+      } else if (path == "revoke-accessor") {
+        auto entry = entry_from_accessor_field(request.body);
+        if (!entry) return error(entry.error());
+        hash = entry->id_hash;
+      } else {
+        if (path == "revoke-orphan" && !call.sudo) return Response::error(permission_denied());
+        auto token = fields::string_field(request.body, "token");
+        if (!token) return error(token.error());
+        if (!*token || (*token)->empty()) return bad_request("missing token");
+        auto entry = lookup(**token);
+        if (!entry) return error(entry.error());
+        // Revoking an unknown token succeeds, as in Vault: it is gone either way.
+        if (!*entry) return Response::no_content();
+        hash = (*entry)->id_hash;
+      }
+      if (hash.empty()) return bad_request("batch tokens cannot be revoked");
+      std::lock_guard lock(write_mutex_);
+      Status s =
+          path == "revoke-orphan" ? revoke_orphan_locked(hash) : revoke_tree_locked(hash, true);
+      if (!s.ok()) return error(s);
+      return Response::no_content();
+    }
+    if (path == "accessors/" || path == "accessors") {
+      if (op != api::Operation::kList) return Response::error(405, {});
+      if (!call.sudo) return Response::error(permission_denied());
+      auto keys = storage_.list(kAccessorPrefix);
+      if (!keys) return error(keys.error());
+      if (keys->empty()) return Response::error(404, {});
+      return Response::json(200, api::envelope({{"keys", *keys}}));
+    }
+    if (path == "roles/" || path == "roles") {
+      if (op != api::Operation::kList) return Response::error(405, {});
+      auto keys = storage_.list(kRolePrefix);
+      if (!keys) return error(keys.error());
+      if (keys->empty()) return Response::error(404, {});
+      return Response::json(200, api::envelope({{"keys", *keys}}));
+    }
+    if (path.starts_with("roles/")) return handle_role(request, path.substr(6));
+    return Response::error(404, {"unsupported path"});
   }
 
  private:
-  Result<std::string> entry_key(std::string_view token) {
-    COFFER_ASSIGN_OR_RETURN(auto salt, load_salt());
+  std::int64_t now() const { return clock_.unix_seconds(); }
+
+  // --- keys -------------------------------------------------------------------
+
+  // Both keys are read once per unseal and then shared without locking.
+  Result<std::shared_ptr<const SecretBytes>> load_key(
+      std::atomic<std::shared_ptr<const SecretBytes>>& slot, std::string_view path) {
+    if (auto cached = slot.load()) return cached;
+    std::lock_guard lock(key_mutex_);
+    if (auto cached = slot.load()) return cached;
+    COFFER_ASSIGN_OR_RETURN(auto stored, storage_.get(path));
+    std::shared_ptr<const SecretBytes> key;
+    if (stored) {
+      key = std::make_shared<const SecretBytes>(SecretBytes::from_string(*stored));
+      wipe(stored->data(), stored->size());
+    } else {
+      auto fresh = std::make_shared<const SecretBytes>(SecretBytes::random(32));
+      COFFER_TRY(storage_.put(path, fresh->expose_secret_view()));
+      key = std::move(fresh);
+    }
+    slot.store(key);
+    return key;
+  }
+
+  Result<std::string> hash_token(std::string_view token) {
+    COFFER_ASSIGN_OR_RETURN(auto salt, load_key(salt_, kSaltPath));
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
     crypto_auth_hmacsha256_state state;
     crypto_auth_hmacsha256_init(&state, salt->expose_secret().data(), salt->size());
@@ -88,33 +311,408 @@ class BarrierTokenStore final : public core::TokenStore {
                                   token.size());
     crypto_auth_hmacsha256_final(&state, mac);
     wipe(&state, sizeof(state));
-    return std::string(kEntryPrefix) + to_hex(mac);
+    return to_hex(mac);
   }
 
-  // The salt is read once per unseal and then shared without locking: every
-  // authenticated request hashes its token with it.
-  Result<std::shared_ptr<const SecretBytes>> load_salt() {
-    if (auto cached = salt_.load()) return cached;
-    std::lock_guard lock(salt_mutex_);
-    if (auto cached = salt_.load()) return cached;
-    COFFER_ASSIGN_OR_RETURN(auto stored, storage_.get(kSaltPath));
-    std::shared_ptr<const SecretBytes> salt;
-    if (stored) {
-      salt = std::make_shared<const SecretBytes>(SecretBytes::from_string(*stored));
-      wipe(stored->data(), stored->size());
-    } else {
-      auto fresh = std::make_shared<const SecretBytes>(SecretBytes::random(32));
-      COFFER_TRY(storage_.put(kSaltPath, fresh->expose_secret_view()));
-      salt = std::move(fresh);
+  // --- storage ----------------------------------------------------------------
+
+  Result<std::optional<core::TokenEntry>> load_entry(const std::string& hash) {
+    COFFER_ASSIGN_OR_RETURN(auto raw, storage_.get(std::string(kIdPrefix) + hash));
+    if (!raw) return std::optional<core::TokenEntry>();
+    auto j = nlohmann::json::parse(*raw, nullptr, false);
+    if (j.is_discarded()) return fail(internal_error("token entry is corrupt"));
+    COFFER_ASSIGN_OR_RETURN(auto entry, entry_from_json(j));
+    return std::optional<core::TokenEntry>(std::move(entry));
+  }
+
+  Result<core::TokenEntry> entry_from_accessor_field(const nlohmann::json& body) {
+    COFFER_ASSIGN_OR_RETURN(auto accessor, fields::string_field(body, "accessor"));
+    if (!accessor || accessor->empty()) return fail(invalid_argument("missing accessor"));
+    COFFER_ASSIGN_OR_RETURN(auto hash, storage_.get(std::string(kAccessorPrefix) + *accessor));
+    if (!hash) return fail(invalid_argument("invalid accessor"));
+    COFFER_ASSIGN_OR_RETURN(auto entry, load_entry(*hash));
+    if (!entry || (entry->expire_time != 0 && entry->expire_time <= now())) {
+      return fail(invalid_argument("invalid accessor"));
     }
-    salt_.store(salt);
-    return salt;
+    return std::move(*entry);
+  }
+
+  // Writes a new service token's entry, accessor and parent index in one batch.
+  Result<std::string> store_new_service_token(core::TokenEntry& entry, std::string id) {
+    if (id.empty()) id = "hvs." + random_base62(kTokenRandomChars);
+    COFFER_ASSIGN_OR_RETURN(entry.id_hash, hash_token(id));
+    COFFER_ASSIGN_OR_RETURN(auto existing, storage_.get(std::string(kIdPrefix) + entry.id_hash));
+    if (existing) return fail(invalid_argument("cannot create a token with a duplicate ID"));
+    entry.accessor = random_base62(kTokenRandomChars);
+    std::vector<storage::WriteOp> ops{
+        storage::WriteOp::put(std::string(kIdPrefix) + entry.id_hash, entry_to_json(entry).dump()),
+        storage::WriteOp::put(std::string(kAccessorPrefix) + entry.accessor, entry.id_hash)};
+    if (!entry.parent_hash.empty()) {
+      ops.push_back(storage::WriteOp::put(
+          std::string(kParentPrefix) + entry.parent_hash + "/" + entry.id_hash, ""));
+    }
+    COFFER_TRY(storage_.write_batch(ops));
+    return id;
+  }
+
+  Result<std::string> encode_batch(const core::TokenEntry& entry) {
+    COFFER_ASSIGN_OR_RETURN(auto key, load_key(batch_key_, kBatchKeyPath));
+    std::string box;
+    COFFER_TRY(
+        crypto::aes_gcm_seal(key->expose_secret(), entry_to_json(entry).dump(), kBatchAad, box));
+    std::string encoded(
+        sodium_base64_ENCODED_LEN(box.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+    sodium_bin2base64(encoded.data(), encoded.size(),
+                      reinterpret_cast<const unsigned char*>(box.data()), box.size(),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    encoded.pop_back();
+    return "hvb." + encoded;
+  }
+
+  Result<std::optional<core::TokenEntry>> decode_batch(std::string_view token) {
+    const std::string_view body = token.substr(4);
+    std::string box(body.size(), '\0');
+    std::size_t len = 0;
+    if (sodium_base642bin(reinterpret_cast<unsigned char*>(box.data()), box.size(), body.data(),
+                          body.size(), nullptr, &len, nullptr,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
+      return std::optional<core::TokenEntry>();
+    }
+    box.resize(len);
+    COFFER_ASSIGN_OR_RETURN(auto key, load_key(batch_key_, kBatchKeyPath));
+    auto plain = crypto::aes_gcm_open_string(key->expose_secret(), box, kBatchAad);
+    if (!plain) return std::optional<core::TokenEntry>();  // forged or damaged: unknown token
+    auto j = nlohmann::json::parse(*plain, nullptr, false);
+    if (j.is_discarded()) return std::optional<core::TokenEntry>();
+    COFFER_ASSIGN_OR_RETURN(auto entry, entry_from_json(j));
+    return std::optional<core::TokenEntry>(std::move(entry));
+  }
+
+  // Revokes `hash` and every descendant. `remove_parent_link` drops the entry
+  // from its parent's child index too.
+  Status revoke_tree_locked(const std::string& root_hash, bool remove_parent_link) {
+    // Depth-first without recursion: a deep token chain cannot exhaust the stack.
+    std::vector<std::string> pending{root_hash};
+    std::vector<std::string> order;
+    while (!pending.empty()) {
+      std::string hash = std::move(pending.back());
+      pending.pop_back();
+      order.push_back(hash);
+      COFFER_ASSIGN_OR_RETURN(auto children,
+                              storage_.list(std::string(kParentPrefix) + hash + "/"));
+      for (auto& child : children) pending.push_back(std::move(child));
+    }
+    // Children first, so a crash midway never leaves a child whose parent is gone
+    // but which is still reachable from no index.
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+      COFFER_ASSIGN_OR_RETURN(auto entry, load_entry(*it));
+      std::vector<storage::WriteOp> ops{storage::WriteOp::remove(std::string(kIdPrefix) + *it)};
+      if (entry) {
+        ops.push_back(storage::WriteOp::remove(std::string(kAccessorPrefix) + entry->accessor));
+        if (!entry->parent_hash.empty() && (remove_parent_link || *it != root_hash)) {
+          ops.push_back(storage::WriteOp::remove(std::string(kParentPrefix) + entry->parent_hash +
+                                                 "/" + *it));
+        }
+      }
+      COFFER_TRY(storage_.write_batch(ops));
+    }
+    return ok_status();
+  }
+
+  Status revoke_orphan_locked(const std::string& hash) {
+    COFFER_ASSIGN_OR_RETURN(auto children, storage_.list(std::string(kParentPrefix) + hash + "/"));
+    for (const auto& child_hash : children) {
+      COFFER_ASSIGN_OR_RETURN(auto child, load_entry(child_hash));
+      std::vector<storage::WriteOp> ops{
+          storage::WriteOp::remove(std::string(kParentPrefix) + hash + "/" + child_hash)};
+      if (child) {
+        child->parent_hash.clear();
+        child->orphan = true;
+        ops.push_back(storage::WriteOp::put(std::string(kIdPrefix) + child_hash,
+                                            entry_to_json(*child).dump()));
+      }
+      COFFER_TRY(storage_.write_batch(ops));
+    }
+    return revoke_tree_locked(hash, true);
+  }
+
+  // --- create / renew -----------------------------------------------------------
+
+  Response create(const api::Request& request, const core::TokenCall& call, bool orphan_path,
+                  const std::optional<Role>& role) {
+    const auto& body = request.body;
+    const core::TokenEntry& parent = call.caller;
+    if (parent.is_batch()) return bad_request("batch tokens cannot create more tokens");
+
+    auto policies = fields::string_list_field(body, "policies");
+    auto meta = fields::string_map_field(body, "meta");
+    auto no_parent = fields::bool_field(body, "no_parent");
+    auto no_default = fields::bool_field(body, "no_default_policy");
+    auto renewable = fields::bool_field(body, "renewable");
+    auto ttl = fields::duration_field(body, "ttl");
+    auto lease = fields::duration_field(body, "lease");
+    auto explicit_max = fields::duration_field(body, "explicit_max_ttl");
+    auto period = fields::duration_field(body, "period");
+    auto display = fields::string_field(body, "display_name");
+    auto num_uses = fields::int_field(body, "num_uses");
+    auto type = fields::string_field(body, "type");
+    auto id = fields::string_field(body, "id");
+    auto entity_alias = fields::string_field(body, "entity_alias");
+    for (const Status* s :
+         {policies ? nullptr : &policies.error(), meta ? nullptr : &meta.error(),
+          no_parent ? nullptr : &no_parent.error(), no_default ? nullptr : &no_default.error(),
+          renewable ? nullptr : &renewable.error(), ttl ? nullptr : &ttl.error(),
+          lease ? nullptr : &lease.error(), explicit_max ? nullptr : &explicit_max.error(),
+          period ? nullptr : &period.error(), display ? nullptr : &display.error(),
+          num_uses ? nullptr : &num_uses.error(), type ? nullptr : &type.error(),
+          id ? nullptr : &id.error(), entity_alias ? nullptr : &entity_alias.error()}) {
+      if (s != nullptr) return error(*s);
+    }
+    if (num_uses->value_or(0) < 0) return bad_request("number of uses cannot be negative");
+    if (entity_alias->has_value()) return bad_request("entity_alias requires identity support");
+
+    core::TokenEntry entry;
+    entry.creation_time = now();
+    entry.meta = meta->value_or(std::map<std::string, std::string>{});
+    entry.display_name = sanitise_display_name(display->value_or(""));
+    entry.num_uses = num_uses->value_or(0);
+    entry.renewable = renewable->value_or(true);
+    entry.entity_id = parent.entity_id;
+    std::string token_type = type->value_or("service");
+    if (role && token_type == "service" && role->token_type == "batch") token_type = "batch";
+    if (token_type != "service" && token_type != "batch") {
+      return bad_request("unsupported token type " + token_type);
+    }
+    entry.type = token_type;
+
+    // Orphan or child.
+    bool orphan = orphan_path || (role && role->orphan);
+    if (no_parent->value_or(false)) {
+      if (!call.sudo) return bad_request("root or sudo privileges required to create orphan token");
+      orphan = true;
+    }
+    entry.orphan = orphan;
+    if (!orphan) entry.parent_hash = parent.id_hash;
+    if (entry.parent_hash.empty()) entry.orphan = true;
+
+    // Policies: default to the parent's; a non-sudo parent may only narrow.
+    std::vector<std::string> requested =
+        policies->has_value() ? normalise_policies(**policies) : parent.policies;
+    if (role) {
+      if (!policies->has_value()) requested = normalise_policies(role->allowed_policies);
+      for (const auto& p : requested) {
+        if (contains(role->disallowed_policies, p)) {
+          return bad_request("token policies (" + p + ") must not be disallowed by the role");
+        }
+        if (!role->allowed_policies.empty() && !contains(role->allowed_policies, p) &&
+            p != "default") {
+          return bad_request("token policies must be subset of the role's allowed policies");
+        }
+      }
+    } else if (!call.sudo && !parent.is_root()) {
+      for (const auto& p : requested) {
+        if (p == "default" && !contains(parent.policies, "default")) {
+          return bad_request("child policies must be subset of parent");
+        }
+        if (p != "default" && !contains(parent.policies, p)) {
+          return bad_request("child policies must be subset of parent");
+        }
+      }
+    }
+    if (contains(requested, "root") && !parent.is_root()) {
+      return bad_request("root tokens may only be created by a root token");
+    }
+    const bool no_default_policy =
+        no_default->value_or(false) || (role && role->token_no_default_policy);
+    if (!no_default_policy && !contains(requested, "root") && !contains(requested, "default")) {
+      if (call.sudo || parent.is_root() || contains(parent.policies, "default") || role) {
+        requested.push_back("default");
+      }
+    }
+    if (no_default_policy) std::erase(requested, std::string("default"));
+    entry.policies = normalise_policies(std::move(requested));
+    if (entry.policies.empty()) return bad_request("token must have at least one policy");
+    if (entry.type == "batch") {
+      if (contains(entry.policies, "root"))
+        return bad_request("batch tokens cannot be root tokens");
+      if (!entry.orphan && parent.is_batch())
+        return bad_request("batch tokens cannot have children");
+    }
+
+    // TTLs.
+    std::int64_t requested_ttl = ttl->value_or(lease->value_or(0));
+    std::int64_t periodic = period->value_or(role ? role->token_period : 0);
+    if (period->value_or(0) != 0 && !call.sudo && !role) {
+      return bad_request("root or sudo privileges required to create periodic token");
+    }
+    entry.explicit_max_ttl = explicit_max->value_or(role ? role->token_explicit_max_ttl : 0);
+    entry.period = periodic;
+    if (requested_ttl == 0 && role) requested_ttl = role->token_ttl;
+    std::int64_t effective = 0;
+    if (periodic > 0) {
+      effective = periodic;
+    } else if (requested_ttl > 0) {
+      effective = requested_ttl;
+    } else if (!(parent.is_root() && contains(entry.policies, "root"))) {
+      effective = call.default_ttl;
+    }
+    if (periodic == 0 && effective > 0) {
+      std::int64_t max = call.max_ttl;
+      if (role && role->token_max_ttl > 0) max = std::min(max, role->token_max_ttl);
+      if (max > 0) effective = std::min(effective, max);
+    }
+    if (entry.explicit_max_ttl > 0 && (effective == 0 || effective > entry.explicit_max_ttl)) {
+      effective = entry.explicit_max_ttl;
+    }
+    entry.creation_ttl = effective;
+    entry.expire_time = effective > 0 ? entry.creation_time + effective : 0;
+    if (role) {
+      entry.path = "auth/token/create/" + role->name +
+                   (role->path_suffix.empty() ? "" : "/" + role->path_suffix);
+      if (!role->renewable) entry.renewable = false;
+      if (entry.num_uses == 0) entry.num_uses = role->token_num_uses;
+    } else {
+      entry.path = orphan_path ? "auth/token/create-orphan" : "auth/token/create";
+    }
+
+    std::string token;
+    if (entry.type == "batch") {
+      if (id->has_value()) return bad_request("batch tokens cannot have a custom ID");
+      entry.renewable = false;
+      auto encoded = encode_batch(entry);
+      if (!encoded) return error(encoded.error());
+      token = std::move(*encoded);
+    } else {
+      std::string custom = id->value_or("");
+      if (!custom.empty()) {
+        if (!call.sudo) return bad_request("root or sudo privileges required to specify token id");
+        if (custom.find('.') != std::string::npos)
+          return bad_request("token IDs can not contain a period");
+      }
+      std::lock_guard lock(write_mutex_);
+      auto stored = store_new_service_token(entry, custom);
+      if (!stored) return error(stored.error());
+      token = std::move(*stored);
+    }
+    nlohmann::json response = api::envelope(nullptr);
+    response["auth"] = auth_block(entry, token, now());
+    return Response::json(200, std::move(response));
+  }
+
+  Result<core::TokenEntry> renew(const core::TokenEntry& target, std::int64_t increment,
+                                 std::int64_t system_max) {
+    if (target.is_batch()) return fail(invalid_argument("batch tokens cannot be renewed"));
+    if (target.is_root() && target.expire_time == 0) {
+      return fail(invalid_argument("lease is not renewable"));
+    }
+    if (!target.renewable) return fail(invalid_argument("lease is not renewable"));
+    std::lock_guard lock(write_mutex_);
+    COFFER_ASSIGN_OR_RETURN(auto current, load_entry(target.id_hash));
+    if (!current || (current->expire_time != 0 && current->expire_time <= now())) {
+      return fail(permission_denied());
+    }
+    const std::int64_t t = now();
+    std::int64_t ttl =
+        current->period > 0 ? current->period : (increment > 0 ? increment : current->creation_ttl);
+    if (current->period == 0 && system_max > 0) {
+      // The system maximum counts from creation, so renewals cannot extend a token forever.
+      ttl = std::min(ttl, current->creation_time + system_max - t);
+    }
+    if (current->explicit_max_ttl > 0) {
+      ttl = std::min(ttl, current->creation_time + current->explicit_max_ttl - t);
+    }
+    if (ttl <= 0) return fail(permission_denied());
+    current->expire_time = t + ttl;
+    COFFER_TRY(
+        storage_.put(std::string(kIdPrefix) + current->id_hash, entry_to_json(*current).dump()));
+    return std::move(*current);
+  }
+
+  // --- roles ----------------------------------------------------------------------
+
+  Result<std::optional<Role>> load_role(const std::string& name) {
+    COFFER_ASSIGN_OR_RETURN(auto raw, storage_.get(std::string(kRolePrefix) + name));
+    if (!raw) return std::optional<Role>();
+    auto j = nlohmann::json::parse(*raw, nullptr, false);
+    if (j.is_discarded()) return fail(internal_error("token role is corrupt"));
+    return std::optional<Role>(Role::from_json(j));
+  }
+
+  Response handle_role(const api::Request& request, const std::string& name) {
+    if (name.empty() || name.find('/') != std::string::npos)
+      return bad_request("invalid role name");
+    const std::string key = std::string(kRolePrefix) + name;
+    switch (request.operation) {
+      case api::Operation::kRead: {
+        auto role = load_role(name);
+        if (!role) return error(role.error());
+        if (!*role) return Response::error(404, {});
+        return Response::json(200, api::envelope((*role)->to_json()));
+      }
+      case api::Operation::kDelete: {
+        if (Status s = storage_.remove(key); !s.ok()) return error(s);
+        return Response::no_content();
+      }
+      case api::Operation::kCreate:
+      case api::Operation::kUpdate: {
+        auto existing = load_role(name);
+        if (!existing) return error(existing.error());
+        Role role = existing->value_or(Role{});
+        role.name = name;
+        const auto& b = request.body;
+        auto allowed = fields::string_list_field(b, "allowed_policies");
+        auto disallowed = fields::string_list_field(b, "disallowed_policies");
+        auto orphan = fields::bool_field(b, "orphan");
+        auto renewable = fields::bool_field(b, "renewable");
+        auto suffix = fields::string_field(b, "path_suffix");
+        auto ttl = fields::duration_field(b, "token_ttl");
+        auto max_ttl = fields::duration_field(b, "token_max_ttl");
+        auto explicit_max = fields::duration_field(b, "token_explicit_max_ttl");
+        auto period = fields::duration_field(b, "token_period");
+        auto uses = fields::int_field(b, "token_num_uses");
+        auto no_default = fields::bool_field(b, "token_no_default_policy");
+        auto type = fields::string_field(b, "token_type");
+        for (const Status* s :
+             {allowed ? nullptr : &allowed.error(), disallowed ? nullptr : &disallowed.error(),
+              orphan ? nullptr : &orphan.error(), renewable ? nullptr : &renewable.error(),
+              suffix ? nullptr : &suffix.error(), ttl ? nullptr : &ttl.error(),
+              max_ttl ? nullptr : &max_ttl.error(), explicit_max ? nullptr : &explicit_max.error(),
+              period ? nullptr : &period.error(), uses ? nullptr : &uses.error(),
+              no_default ? nullptr : &no_default.error(), type ? nullptr : &type.error()}) {
+          if (s != nullptr) return error(*s);
+        }
+        if (*allowed) role.allowed_policies = normalise_policies(**allowed);
+        if (*disallowed) role.disallowed_policies = normalise_policies(**disallowed);
+        if (*orphan) role.orphan = **orphan;
+        if (*renewable) role.renewable = **renewable;
+        if (*suffix) role.path_suffix = **suffix;
+        if (*ttl) role.token_ttl = **ttl;
+        if (*max_ttl) role.token_max_ttl = **max_ttl;
+        if (*explicit_max) role.token_explicit_max_ttl = **explicit_max;
+        if (*period) role.token_period = **period;
+        if (*uses) role.token_num_uses = **uses;
+        if (*no_default) role.token_no_default_policy = **no_default;
+        if (*type && !(*type)->empty()) {
+          if (**type != "service" && **type != "batch" && **type != "default-service" &&
+              **type != "default-batch") {
+            return bad_request("invalid token_type");
+          }
+          role.token_type = **type;
+        }
+        if (Status s = storage_.put(key, role.to_json().dump()); !s.ok()) return error(s);
+        return Response::no_content();
+      }
+      default:
+        return Response::error(405, {});
+    }
   }
 
   barrier::LogicalStorage& storage_;
   const Clock& clock_;
-  std::mutex salt_mutex_;  // serialises creating the salt
+  std::mutex key_mutex_;    // serialises creating the salt and batch key
+  std::mutex write_mutex_;  // serialises token tree changes (create, renew, revoke, use)
   std::atomic<std::shared_ptr<const SecretBytes>> salt_;
+  std::atomic<std::shared_ptr<const SecretBytes>> batch_key_;
 };
 
 }  // namespace

@@ -152,6 +152,8 @@ api::Response Core::handle(const api::Request& request) {
   if (!token) return api::Response::error(token.error());
   if (!*token) return api::Response::error(permission_denied());
   if (Status s = authorise(request, **token); !s.ok()) return api::Response::error(s);
+  // A limited-use token spends a use only on a request it was allowed to make.
+  if (Status s = tokens_->consume_use(**token); !s.ok()) return api::Response::error(s);
   return dispatch(request, **token);
 }
 
@@ -162,9 +164,16 @@ Status Core::authorise(const api::Request&, const TokenEntry& token) const {
   return permission_denied();
 }
 
-api::Response Core::dispatch(const api::Request& request, const TokenEntry&) {
+api::Response Core::dispatch(const api::Request& request, const TokenEntry& token) {
   const std::string& path = request.path;
   const auto op = request.operation;
+  if (path.starts_with("auth/token/")) {
+    api::Request relative = request;
+    relative.path = path.substr(std::string_view("auth/token/").size());
+    TokenCall call{token, request.client_token, token.is_root(), options_.default_lease_ttl.count(),
+                   options_.max_lease_ttl.count()};
+    return tokens_->handle(relative, call);
+  }
   if (path == "sys/seal") {
     if (!is_write(op)) return method_not_allowed();
     seal();

@@ -1,15 +1,17 @@
 #pragma once
-// TokenStore: the interface the core authenticates requests through.
+// TokenStore: the interface the core authenticates requests through, and the
+// handler of the always-mounted `auth/token/` endpoints.
 //
-// The implementation lives in auth/token; the core depends only on this header,
-// so the full token store (create, renew, revoke, roles, accessors) can grow
-// there without the core knowing its type. Only the core mints tokens for logins.
-// Security: tokens are never stored or compared raw: implementations key entries
-// by a salted hash of the token, so a storage dump yields no usable token and a
-// lookup's timing does not depend on how much of a guess matches.
+// The implementation lives in auth/token; the core depends only on this header.
+// Only the core mints tokens for logins (through create_token).
+// Security: service tokens are never stored raw: entries are keyed by a salted
+// HMAC of the token, so a storage dump yields no usable token and a lookup's
+// timing does not depend on how much of a guess matches. Batch tokens are not
+// stored at all: they are the entry itself, sealed under a key in the barrier.
 // Thread safety: every method may be called concurrently.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,29 +21,54 @@
 #include "vault/barrier/logical_storage.h"
 #include "vault/base/clock.h"
 #include "vault/base/status.h"
+#include "vault/core/api.h"
 
 namespace coffer::core {
 
 struct TokenEntry {
-  std::string accessor;
-  std::vector<std::string> policies;
+  std::string id_hash;                // storage key of the entry; empty for batch tokens
+  std::string accessor;               // empty for batch tokens
+  std::string parent_hash;            // empty for orphans
+  std::vector<std::string> policies;  // sorted, unique
+  std::map<std::string, std::string> meta;
   std::string display_name;
-  std::string path;  // the path that created it, e.g. auth/token/root
+  std::string path;  // the path that created it, e.g. auth/token/create
   std::string entity_id;
+  std::string type = "service";  // "service" | "batch"
   std::int64_t creation_time = 0;
-  std::int64_t expire_time = 0;  // unix seconds; 0 = never expires
+  std::int64_t creation_ttl = 0;      // seconds, 0 = no expiry
+  std::int64_t explicit_max_ttl = 0;  // seconds, 0 = none
+  std::int64_t period = 0;            // seconds, 0 = not periodic
+  std::int64_t expire_time = 0;       // unix seconds; 0 = never expires
+  std::int64_t num_uses = 0;          // remaining uses; 0 = unlimited
+  bool renewable = true;
+  bool orphan = false;
 
   bool is_root() const;
+  bool is_batch() const { return type == "batch"; }
+};
+
+// What the core knows about a call into auth/token/.
+struct TokenCall {
+  const TokenEntry& caller;
+  std::string_view caller_token;
+  bool sudo = false;  // the caller holds sudo on this path (root tokens do)
+  std::int64_t default_ttl = 0;
+  std::int64_t max_ttl = 0;
 };
 
 class TokenStore {
  public:
   virtual ~TokenStore() = default;
-  // nullopt for an unknown or expired token.
+  // nullopt for an unknown, expired or used-up token.
   virtual Result<std::optional<TokenEntry>> lookup(std::string_view token) = 0;
+  // Spends one use of a limited-use token (num_uses > 0); the token is revoked
+  // when its last use is spent. A no-op for unlimited tokens.
+  virtual Status consume_use(const TokenEntry& entry) = 0;
   // Creates a root token. `requested_id` empty = a fresh random `hvs.` token.
-  // Returns the token (the only time it exists outside the caller's request).
   virtual Result<std::string> create_root_token(std::string_view requested_id) = 0;
+  // Serves auth/token/<path>; `request.path` is relative to auth/token/.
+  virtual api::Response handle(const api::Request& request, const TokenCall& call) = 0;
   // Drops everything cached in memory (called when the vault seals).
   virtual void seal() = 0;
 };
