@@ -8,6 +8,7 @@ orphan process behind.
 
 import atexit
 import base64
+import ctypes
 import json
 import os
 import re
@@ -17,11 +18,11 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
 import requests
-import urllib3
 
 COFFER_BIN = os.environ.get("COFFER_BIN", "/work/main/build/coffer")
 
@@ -42,6 +43,28 @@ def _kill_leftovers():
 atexit.register(_kill_leftovers)
 
 
+def _exit_on_sigterm(signum, frame):
+    # ctest stops a test that runs past its TIMEOUT with SIGTERM; turn that into SystemExit so
+    # atexit and the finally/tearDown paths still kill the servers.
+    raise SystemExit(128 + signum)
+
+
+if threading.current_thread() is threading.main_thread():
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+try:
+    _libc = ctypes.CDLL(None, use_errno=True)
+except OSError:
+    _libc = None
+
+
+def _die_with_parent():
+    # Runs in the child between fork and exec: if the test process dies without cleaning up
+    # (even by SIGKILL), the kernel kills the server too.
+    if _libc is not None:
+        _libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def require_binary(test_case_class):
     """Class decorator: skip the whole class when the binary is missing."""
     if not os.access(COFFER_BIN, os.X_OK):
@@ -59,33 +82,74 @@ def _openssl(*args, cwd=None):
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def make_certs(directory, ca_name="coffer e2e test CA"):
-    """Writes an EC P-256 CA and a server certificate for 127.0.0.1/localhost signed by it.
+def _genkey(path, key_type):
+    if key_type == "rsa":
+        _openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", path)
+    else:
+        _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                 "-out", path)
+
+
+def _sign(directory, csr, out, ca, ca_key, extensions):
+    ext = out + ".ext.cnf"
+    with open(ext, "w") as f:
+        f.write(extensions)
+    _openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+             "-set_serial", str(int.from_bytes(os.urandom(8), "big")),
+             "-days", "2", "-sha256", "-extfile", ext, "-out", out)
+
+
+def make_certs(directory, ca_name="coffer e2e test CA", key_type="ec"):
+    """Writes a CA and a server certificate for 127.0.0.1/localhost signed by it.
+    key_type "ec" (P-256, the default) or "rsa" (2048) for the server key.
 
     Returns a dict with paths: ca, ca_key, cert, key.
     """
     os.makedirs(directory, exist_ok=True)
     p = lambda name: os.path.join(directory, name)  # noqa: E731
-    _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-out", p("ca-key.pem"))
+    _genkey(p("ca-key.pem"), "ec")
     _openssl("req", "-x509", "-new", "-key", p("ca-key.pem"), "-sha256", "-days", "2",
              "-subj", "/CN=" + ca_name, "-out", p("ca.pem"),
              "-addext", "basicConstraints=critical,CA:TRUE",
              "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-out", p("server-key.pem"))
+    _genkey(p("server-key.pem"), key_type)
     _openssl("req", "-new", "-key", p("server-key.pem"), "-subj", "/CN=127.0.0.1",
              "-out", p("server.csr"))
-    with open(p("server-ext.cnf"), "w") as f:
-        f.write("basicConstraints=CA:FALSE\n"
-                "keyUsage=critical,digitalSignature\n"
-                "extendedKeyUsage=serverAuth\n"
-                "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    _openssl("x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"), "-CAkey",
-             p("ca-key.pem"), "-set_serial", str(int.from_bytes(os.urandom(8), "big")),
-             "-days", "2", "-sha256", "-extfile", p("server-ext.cnf"), "-out", p("server.pem"))
+    usage = "digitalSignature,keyEncipherment" if key_type == "rsa" else "digitalSignature"
+    _sign(directory, p("server.csr"), p("server.pem"), p("ca.pem"), p("ca-key.pem"),
+          "basicConstraints=CA:FALSE\n"
+          "keyUsage=critical,%s\n"
+          "extendedKeyUsage=serverAuth\n"
+          "subjectAltName=IP:127.0.0.1,DNS:localhost\n" % usage)
     return {"ca": p("ca.pem"), "ca_key": p("ca-key.pem"), "cert": p("server.pem"),
             "key": p("server-key.pem")}
+
+
+def make_client_cert(certs, name="client"):
+    """A client certificate (clientAuth) signed by the CA of make_certs. Returns (cert, key)."""
+    directory = os.path.dirname(certs["ca"])
+    key = os.path.join(directory, name + "-key.pem")
+    csr = os.path.join(directory, name + ".csr")
+    cert = os.path.join(directory, name + ".pem")
+    _genkey(key, "ec")
+    _openssl("req", "-new", "-key", key, "-subj", "/CN=" + name, "-out", csr)
+    _sign(directory, csr, cert, certs["ca"], certs["ca_key"],
+          "basicConstraints=CA:FALSE\n"
+          "keyUsage=critical,digitalSignature\n"
+          "extendedKeyUsage=clientAuth\n")
+    return cert, key
+
+
+def cert_der(pem_path):
+    with open(pem_path) as f:
+        return ssl.PEM_cert_to_DER_cert(f.read())
+
+
+def peer_cert_der(port, timeout=HTTP_TIMEOUT):
+    """The DER certificate the server presents on a fresh connection (no verification)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+        with client_tls_context(None).wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            return tls.getpeercert(binary_form=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,7 +240,7 @@ class CofferServer:
         self.stdout_path, self.stderr_path = base + ".stdout", base + ".stderr"
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen([COFFER_BIN] + self.args, stdin=subprocess.DEVNULL,
-                                         stdout=out, stderr=err)
+                                         stdout=out, stderr=err, preexec_fn=_die_with_parent)
         _live_servers.add(self)
         deadline = time.monotonic() + timeout
         while True:
@@ -298,18 +362,6 @@ class CofferServer:
         return requests.request(method, self.url + "/v1/" + path.lstrip("/"), headers=headers,
                                 verify=self.verify(), **kwargs)
 
-    def wait_until_ready(self, timeout=10.0):
-        """Polls sys/health until it answers at all."""
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            try:
-                return self.request("GET", "sys/health", timeout=2)
-            except requests.RequestException as e:
-                last = e
-                time.sleep(0.05)
-        raise AssertionError("server not answering: %r" % last)
-
 
 def _read_text(path):
     if not path or not os.path.exists(path):
@@ -395,17 +447,21 @@ def raw_exchange(server, payload_chunks, timeout=HTTP_TIMEOUT, max_bytes=1 << 20
     """
     sock = open_socket(server, timeout=timeout)
     received = b""
+    closed = False
     try:
         try:
             for chunk in payload_chunks:
-                readable, _, _ = select.select([sock], [], [], 0)
-                if readable or (server.tls and sock.pending()):
-                    break  # an early answer (413, 431, 400): stop sending, go read it
+                early = _poll_early_answer(sock, timeout)
+                if early is not None:
+                    received = early
+                    closed = early == b""
+                    break  # an early answer (413, 431, 400) or a close: stop sending
                 sock.sendall(chunk)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
             pass
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and len(received) < max_bytes:
+        while (not closed and not _complete_response(received)
+               and time.monotonic() < deadline and len(received) < max_bytes):
             try:
                 data = sock.recv(65536)
             except (ConnectionResetError, ssl.SSLError, OSError):
@@ -413,8 +469,6 @@ def raw_exchange(server, payload_chunks, timeout=HTTP_TIMEOUT, max_bytes=1 << 20
             if not data:
                 break
             received += data
-            if _complete_response(received):
-                break
     finally:
         try:
             sock.close()
@@ -425,6 +479,24 @@ def raw_exchange(server, payload_chunks, timeout=HTTP_TIMEOUT, max_bytes=1 << 20
 
 def split_chunks(data, size=65536):
     return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+def _poll_early_answer(sock, timeout):
+    """None while the server has sent no application data; else the bytes it sent (b"" when it
+    closed the connection). TLS 1.3 session tickets make the socket readable without any HTTP
+    data, so readability alone is not an answer."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    if not readable and not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+        return None
+    sock.setblocking(False)
+    try:
+        return sock.recv(65536)
+    except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+        return None
+    except (ConnectionResetError, ssl.SSLError, OSError):
+        return b""
+    finally:
+        sock.settimeout(timeout)
 
 
 def _complete_response(data):
@@ -439,10 +511,6 @@ def parse_status(raw):
     """HTTP status code of a raw response, or None."""
     match = re.match(rb"HTTP/1\.[01] (\d{3})", raw)
     return int(match.group(1)) if match else None
-
-
-def quiet_insecure_warnings():
-    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 
 class TempDirTestCase(unittest.TestCase):

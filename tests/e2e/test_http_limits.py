@@ -5,15 +5,14 @@ must carry."""
 
 import json
 import os
-import re
+import ssl
 import sys
 import tempfile
+import time
 import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import requests  # noqa: E402
 
 import coffer_harness as h  # noqa: E402
 
@@ -112,31 +111,78 @@ class HttpLimitsTest(unittest.TestCase):
         self.assertTrue(any("request body too large" in e for e in errors), errors)
         self.assert_still_serving()
 
+    def test_a_real_client_sending_an_oversized_body_reads_the_413(self):
+        # requests (what hvac uses) sends the whole body before reading: the server
+        # must not reset the connection before the client sees the answer.
+        body = b'{"junk":"' + b"x" * TWO_MIB + b'"}'
+        for attempt in range(3):
+            r = self.rotate_with(body)
+            self.assertEqual(r.status_code, 413, "attempt %d: %s" % (attempt, r.text[:200]))
+            self.assertIn("request body too large", " ".join(r.json()["errors"]))
+        self.assert_still_serving()
+
     def test_body_at_the_limit_is_accepted(self):
         # Just under max_request_size: accepted (unknown fields are ignored by sys/rotate).
         filler = MAX_REQUEST_SIZE - 64
         r = self.rotate_with(b'{"junk":"' + b"x" * filler + b'"}')
         self.assertIn(r.status_code, (200, 204), r.text)
 
-    def test_client_sending_whole_oversized_body_first_still_sees_413(self):
-        # python-requests (and so hvac) writes the entire body before reading the response.
-        # Go's net/http, which Vault uses, keeps reading after an early 413 ("lingering close")
-        # so such clients get the 413 instead of a reset connection.
-        big = b'{"junk":"' + b"x" * TWO_MIB + b'"}'
-
-        def gen():
-            for i in range(0, len(big), 65536):
-                yield big[i:i + 65536]
-
-        for label, data in (("content-length", big), ("chunked", gen())):
-            with self.subTest(body=label):
-                try:
-                    r = self.server.request("PUT", "sys/rotate", token=self.root, data=data)
-                except requests.exceptions.RequestException as e:
-                    self.fail("client got a connection error instead of a 413: %r" % e)
-                self.assertEqual(r.status_code, 413, r.text)
-                self.assertIn("request body too large", r.text)
+    def test_ambiguous_body_framing_is_400(self):
+        # Content-Length together with Transfer-Encoding, or two different lengths, are the
+        # classic request-smuggling ingredients: refuse rather than guess.
+        token = "X-Vault-Token: " + self.root
+        cases = {
+            "CL + TE": http_request("PUT", "/v1/sys/rotate",
+                                    [token, "Content-Length: 4",
+                                     "Transfer-Encoding: chunked"], content_length=False)
+            + b"0\r\n\r\n",
+            "two CL": http_request("PUT", "/v1/sys/rotate",
+                                   [token, "Content-Length: 2", "Content-Length: 3"],
+                                   content_length=False) + b"{}",
+            "bad chunk size": http_request("PUT", "/v1/sys/rotate",
+                                           [token, "Transfer-Encoding: chunked"],
+                                           content_length=False) + b"zz\r\n{}\r\n0\r\n\r\n",
+        }
+        for label, payload in cases.items():
+            with self.subTest(case=label):
+                raw = h.raw_exchange(self.server, [payload])
+                self.assertEqual(h.parse_status(raw), 400, raw[:300])
         self.assert_still_serving()
+
+    def test_slow_clients_are_cut_off(self):
+        # A client that never finishes its headers (slowloris) or its body must not hold a
+        # connection beyond the configured timeouts.
+        with tempfile.TemporaryDirectory(prefix="coffer-e2e-slow-") as tmp:
+            config = h.write_config(os.path.join(tmp, "server.hcl"), storage="inmem",
+                                    certs=self.certs,
+                                    listener_extra={"http_read_header_timeout": "1s",
+                                                    "http_read_timeout": "1s",
+                                                    "http_idle_timeout": "1s"})
+            with h.CofferServer.config(config, tmp, ca=self.certs["ca"]) as server:
+                partial = {
+                    "headers": b"GET /v1/sys/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: b\r\n",
+                    "body": b"PUT /v1/sys/unseal HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            b"Content-Length: 100\r\n\r\n{\"key\":",
+                    "nothing (idle)": b"",
+                }
+                for label, payload in partial.items():
+                    with self.subTest(stalled_in=label):
+                        sock = h.open_socket(server, timeout=8)
+                        try:
+                            if payload:
+                                sock.sendall(payload)
+                            started = time.monotonic()
+                            try:
+                                data = sock.recv(4096)
+                            except (ConnectionResetError, ssl.SSLError, OSError):
+                                data = b""
+                            elapsed = time.monotonic() - started
+                        finally:
+                            sock.close()
+                        self.assertNotIn(b'"initialized"', data)
+                        self.assertLess(elapsed, 5.0, "connection held %.1fs" % elapsed)
+                        # Meanwhile, well-behaved clients are served.
+                        self.assertEqual(server.request("GET", "sys/health").status_code, 501)
 
     # ---- header size --------------------------------------------------------------------
 

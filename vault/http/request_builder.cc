@@ -110,6 +110,12 @@ std::expected<api::Request, RequestError> build_request(const RawRequest& raw,
   if (!op) return std::unexpected(error(405, ""));
 
   std::string_view target = raw.target;
+  // Absolute-form targets (RFC 9112 §3.2.2) name the path after the authority.
+  if (target.starts_with("https://") || target.starts_with("http://")) {
+    const auto authority = target.find("://") + 3;
+    const auto slash = target.find('/', authority);
+    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+  }
   std::string_view query;
   if (auto q = target.find('?'); q != std::string_view::npos) {
     query = target.substr(q + 1);

@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <array>
 #include <atomic>
 #include <charconv>
 #include <list>
@@ -30,6 +31,10 @@ using tcp = net::ip::tcp;
 constexpr std::uint32_t kHeaderLimit = 64 * 1024;
 constexpr auto kDrainDeadline = std::chrono::seconds(10);
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
+// After an early error answer: how long and how much of the unread request we
+// read and throw away so the client gets to read the answer.
+constexpr auto kDiscardTime = std::chrono::seconds(2);
+constexpr std::size_t kDiscardLimit = 64u << 20;
 
 struct ListenerRuntime {
   config::ListenerConfig config;
@@ -227,8 +232,23 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     send(state_.core.handle(*built), keep_alive, head);
   }
 
+  // Answers a request that could not be read whole, then closes. The client may
+  // still be sending its body; closing at once would reset the connection
+  // before it reads our answer, so the rest is read and discarded first, within
+  // a time and byte bound (nothing is buffered).
   void send_error(int status, std::string message, bool close) {
+    discard_after_write_ = close;
     send(api::Response::error(status, {std::move(message)}), !close, false);
+  }
+
+  void discard_then_close() {
+    if (discarded_ >= kDiscardLimit) return close_gracefully();
+    stream_.async_read_some(net::buffer(discard_buffer_->data(), discard_buffer_->size()),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->close_gracefully();
+                              self->discarded_ += n;
+                              self->discard_then_close();
+                            });
   }
 
   void send(const api::Response& response, bool keep_alive, bool head) {
@@ -255,6 +275,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         stream_, response_,
         [self = this->shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
           if (ec) return self->close_now();
+          if (!keep_alive && self->discard_after_write_) {
+            self->lowest().expires_after(kDiscardTime);
+            self->discard_buffer_ = std::make_unique<std::array<char, 16384>>();
+            return self->discard_then_close();
+          }
           if (!keep_alive) return self->close_gracefully();
           self->parser_.reset();
           self->wait_for_request();
@@ -286,7 +311,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> response_;
-  bool idle_ = false;  // touched only on this session's strand
+  bool idle_ = false;  // touched only on this session's thread
+  bool discard_after_write_ = false;
+  std::size_t discarded_ = 0;
+  std::unique_ptr<std::array<char, 16384>> discard_buffer_;
 };
 
 // Each io thread runs its own io_context, as nginx runs one event loop per
@@ -471,10 +499,12 @@ class BeastServer final : public Server {
         log::error("certificate reload failed, keeping the old one: " + fresh.error().message());
         continue;
       }
-      std::lock_guard lock(runtime->tls_mutex);
-      runtime->tls = std::move(*fresh);
+      {
+        std::lock_guard lock(runtime->tls_mutex);
+        runtime->tls = std::move(*fresh);
+      }
+      log::info("certificates reloaded for listener " + runtime->config.address);
     }
-    log::info("certificates reloaded");
   }
 
   void begin_drain() {
