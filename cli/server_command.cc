@@ -98,6 +98,13 @@ int run_dev(const ParsedFlags& flags) {
     if (!unsealed || unsealed->sealed) {
       return fail_with(unsealed ? internal_error("dev unseal failed") : unsealed.error());
     }
+    // As in Vault's dev mode: KV version 2 at secret/.
+    core::MountEntry secret;
+    secret.path = "secret/";
+    secret.type = "kv";
+    secret.description = "key/value secret storage";
+    secret.options = {{"version", "2"}};
+    if (Status s = core.mount(std::move(secret)); !s.ok()) return fail_with(s);
     config::ListenerConfig listener;
     listener.address = address;
     listener.tls_cert_file = certs->server_cert;

@@ -1,5 +1,6 @@
 #include "engines/kv/kv_engine.h"
 
+#include "engines/kv/kv_v2_engine.h"
 #include "vault/core/envelope.h"
 
 namespace coffer::engines::kv {
@@ -66,8 +67,12 @@ Result<std::unique_ptr<SecretEngine>> make_kv_engine(EngineContext context,
                                                      const nlohmann::json& options) {
   std::string version = "1";
   if (options.is_object()) {
-    if (auto it = options.find("version"); it != options.end() && it->is_string()) version = *it;
+    if (auto it = options.find("version"); it != options.end()) {
+      if (it->is_string()) version = *it;
+      if (it->is_number_integer()) version = std::to_string(it->get<long long>());
+    }
   }
+  if (version == "2") return make_kv_v2_engine(std::move(context), options);
   if (version != "1" && !version.empty()) {
     return fail(invalid_argument("kv version " + version + " is not supported yet"));
   }

@@ -188,6 +188,19 @@ api::Response Core::dispatch(const api::Request& request, const TokenEntry& toke
   }
   if (path == "sys/rotate") return is_write(op) ? handle_rotate() : method_not_allowed();
   if (path == "sys/mounts" || path.starts_with("sys/mounts/")) return handle_mounts(request);
+  if (path == "sys/auth") {
+    if (op != api::Operation::kRead) return method_not_allowed();
+    return api::Response::json(200,
+                               api::envelope_with_top_level_copy({{"token/", token_mount_json()}}));
+  }
+  if (path.starts_with("sys/internal/ui/mounts/")) {
+    if (op != api::Operation::kRead) return method_not_allowed();
+    auto route = mounts_.route(path.substr(std::string_view("sys/internal/ui/mounts/").size()));
+    if (!route) return api::Response::error(404, {});
+    nlohmann::json data = route->mount->entry.describe();
+    data["path"] = route->mount->entry.path;
+    return api::Response::json(200, api::envelope(std::move(data)));
+  }
   if (auto route = mounts_.route(path)) {
     api::Request relative = request;
     relative.path = std::move(route->relative_path);
@@ -195,6 +208,26 @@ api::Response Core::dispatch(const api::Request& request, const TokenEntry& toke
     return route->mount->engine->handle(relative);
   }
   return api::Response::error(404, {"no handler for route \"" + path + "\""});
+}
+
+nlohmann::json Core::token_mount_json() const {
+  return {{"type", "token"},
+          {"description", "token based credentials"},
+          {"accessor", "auth_token_" + cluster_identity()->id.substr(0, 8)},
+          {"uuid", cluster_identity()->id},
+          {"local", false},
+          {"seal_wrap", false},
+          {"external_entropy_access", false},
+          {"options", nullptr},
+          {"plugin_version", ""},
+          {"running_plugin_version", ""},
+          {"running_sha256", ""},
+          {"deprecation_status", "supported"},
+          {"config",
+           {{"default_lease_ttl", 0},
+            {"max_lease_ttl", 0},
+            {"force_no_cache", false},
+            {"token_type", "default-service"}}}};
 }
 
 api::Response Core::handle_init(const api::Request& request) {

@@ -78,6 +78,8 @@ class Core {
   api::Response handle_key_status();
   api::Response handle_rotate();
   api::Response handle_mounts(const api::Request& request);
+  // The always-present token auth mount, as sys/auth shows it.
+  nlohmann::json token_mount_json() const;
   // Finishes an unseal: loads what lives behind the barrier.
   Status after_unseal();
   nlohmann::json seal_status_json(const seal::UnsealProgress& progress);

@@ -40,7 +40,7 @@ struct Acl::Compiled {
     std::string pattern;
     Shape shape = Shape::kExact;
     // Priority inputs for non-exact patterns (Vault's wcPathDescr).
-    std::string wildcard_path;  // pattern without its trailing '*'
+    std::string wildcard_path;          // pattern without its trailing '*'
     std::vector<std::string> segments;  // wildcard_path split on '/' (kSegment)
     int first_wildcard = 0;             // index of the first '+', or the prefix length
     int plus_segments = 0;              // segments that are exactly "+"
@@ -56,7 +56,7 @@ struct Acl::Compiled {
   bool root = false;
   std::vector<Stanza> stanzas;
   std::unordered_map<std::string, std::size_t> exact;  // pattern -> stanza index
-  std::vector<std::size_t> wildcards;                   // prefix and segment stanzas
+  std::vector<std::size_t> wildcards;                  // prefix and segment stanzas
   bool has_segment_patterns = false;
 };
 
@@ -108,8 +108,7 @@ std::vector<std::string_view> split_path(std::string_view path) {
 
 void shape_stanza(Stanza& s) {
   const std::string& p = s.pattern;
-  const bool segment =
-      p == "+" || p.find("/+") != std::string::npos || p.starts_with("+/");
+  const bool segment = p == "+" || p.find("/+") != std::string::npos || p.starts_with("+/");
   s.is_prefix = p.ends_with('*');
   if (!segment && !s.is_prefix) {
     s.shape = Compiled::Shape::kExact;
@@ -262,15 +261,15 @@ std::string failed_condition(const Conditions& c, const RequestContext& r) {
              "] not met";
     }
   }
-  if (!c.source_cidrs.empty() &&
-      std::ranges::none_of(c.source_cidrs,
-                           [&](const IpNetwork& n) { return n.contains(r.source_ip); })) {
+  if (!c.source_cidrs.empty() && std::ranges::none_of(c.source_cidrs, [&](const IpNetwork& n) {
+        return n.contains(r.source_ip);
+      })) {
     return "condition source_cidrs [" +
            join(c.source_cidrs, [](const IpNetwork& n) { return n.to_string(); }) + "] not met";
   }
-  if (!c.time_windows.empty() &&
-      std::ranges::none_of(c.time_windows,
-                           [&](const TimeWindow& w) { return w.contains(r.now); })) {
+  if (!c.time_windows.empty() && std::ranges::none_of(c.time_windows, [&](const TimeWindow& w) {
+        return w.contains(r.now);
+      })) {
     return "condition time_window " +
            join(c.time_windows, [](const TimeWindow& w) { return in_quotes(w.text()); }) +
            " not met";
@@ -324,7 +323,8 @@ bool value_allowed(const nlohmann::json& value, const std::vector<nlohmann::json
   if (rules.empty()) return true;
   if (value.is_array()) {
     if (any_matches(rules, value)) return true;
-    return std::ranges::all_of(value, [&](const nlohmann::json& v) { return any_matches(rules, v); });
+    return std::ranges::all_of(value,
+                               [&](const nlohmann::json& v) { return any_matches(rules, v); });
   }
   if (value.is_string()) {
     const std::string& s = value.get_ref<const std::string&>();
@@ -364,7 +364,8 @@ bool value_denied(const nlohmann::json& value, const std::vector<nlohmann::json>
 std::string parameter_violation(const Permissions& p, const nlohmann::json* data) {
   const bool object = data != nullptr && data->is_object();
   for (const std::string& name : p.required) {
-    if (!object || !data->contains(name)) return "required parameter " + in_quotes(name) + " missing";
+    if (!object || !data->contains(name))
+      return "required parameter " + in_quotes(name) + " missing";
   }
   if (!object || data->empty()) return "";
   if (!p.denied.empty()) {
@@ -425,7 +426,8 @@ Result<Acl> Acl::build(std::span<const Policy> policies, const TemplateContext& 
 
 Result<Acl> Acl::build(std::span<const Policy* const> policies, const TemplateContext& identity) {
   auto c = std::make_shared<Compiled>();
-  const auto present = std::ranges::count_if(policies, [](const Policy* p) { return p != nullptr; });
+  const auto present =
+      std::ranges::count_if(policies, [](const Policy* p) { return p != nullptr; });
   std::unordered_map<std::string, std::size_t> by_pattern;
 
   for (const Policy* policy : policies) {

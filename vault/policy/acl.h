@@ -15,11 +15,11 @@
 // required parameters unioned, and the lowest non-zero wrapping TTL bounds kept. `deny` on a
 // pattern in any policy makes that pattern deny-only.
 //
-// LIST: paths of list operations end in '/'. An exact stanza for the path with or without the
-// slash matches. Otherwise the best wildcard stanza is found both for the path with and without
-// the slash; if either of the two is a deny, the request is denied (the OpenBao LIST bypass,
-// GHSA-xp3c-3jw3-4vcr, came from taking the slash-less match alone); else the higher-priority of
-// the two applies.
+// LIST: paths of list operations end in '/' (authorize() appends it when missing). An exact
+// stanza for the path with or without the slash matches. Otherwise the best wildcard stanza is
+// found both for the path with and without the slash; if either of the two is a deny, the request
+// is denied (the OpenBao LIST bypass, GHSA-xp3c-3jw3-4vcr, came from taking the slash-less match
+// alone); else the higher-priority of the two applies.
 //
 // Conditions belong to the grant of one policy on one pattern. Only the winning stanza's are
 // evaluated: grants whose conditions fail are left out of the union, so a failing condition can
@@ -67,8 +67,8 @@ struct RequestContext {
   std::string source_ip;      // the client's address, e.g. "10.1.2.3" or "2001:db8::1"
   std::chrono::system_clock::time_point now{};  // the request time (from the core's Clock)
   bool mfa_validated = false;
-  std::string intent;                      // X-Coffer-Intent, "" when absent
-  std::chrono::seconds requested_ttl{0};   // TTL the request asks for; 0 = none asked
+  std::string intent;                     // X-Coffer-Intent, "" when absent
+  std::chrono::seconds requested_ttl{0};  // TTL the request asks for; 0 = none asked
 };
 
 struct Decision {

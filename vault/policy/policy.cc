@@ -308,8 +308,8 @@ class PolicyParser {
     for (const HclMember& m : root.members) {
       if (m.key == "name") continue;  // accepted and ignored, as in Vault
       if (m.key != "path") {
-        return fail(error(m.line, "unknown key " + in_quotes(m.key) +
-                                      " (a policy holds only \"path\" blocks)"));
+        return fail(error(
+            m.line, "unknown key " + in_quotes(m.key) + " (a policy holds only \"path\" blocks)"));
       }
       if (m.value.is_object()) {
         COFFER_TRY(stanzas(m.value, rules));
@@ -317,14 +317,14 @@ class PolicyParser {
         // JSON may list the path objects: {"path": [{"a/*": {...}}, {"b": {...}}]}.
         for (const HclValue& item : m.value.list) {
           if (!item.is_object()) {
-            return fail(error(item.line, "\"path\" must hold blocks, found " +
-                                             std::string(item.kind_name())));
+            return fail(error(item.line,
+                              "\"path\" must hold blocks, found " + std::string(item.kind_name())));
           }
           COFFER_TRY(stanzas(item, rules));
         }
       } else {
-        return fail(error(m.line, "\"path\" must be a block, found " +
-                                      std::string(m.value.kind_name())));
+        return fail(
+            error(m.line, "\"path\" must be a block, found " + std::string(m.value.kind_name())));
       }
     }
     return rules;
@@ -361,8 +361,8 @@ class PolicyParser {
       return fail(error(member.line, where + ": " + s.message()));
     }
     if (!member.value.is_object()) {
-      return fail(error(member.line, where + " must be a block, found " +
-                                         std::string(member.value.kind_name())));
+      return fail(error(
+          member.line, where + " must be a block, found " + std::string(member.value.kind_name())));
     }
 
     std::set<std::string, std::less<>> seen;
@@ -744,9 +744,9 @@ std::string IpNetwork::to_string() const {
 // ---------------------------------------------------------------------------------------------
 
 Result<TimeWindow> TimeWindow::parse(std::string_view text) {
-  const Status bad = invalid_argument(
-      "invalid time window " + in_quotes(text) +
-      " (expected e.g. \"Mon-Fri 07:00-19:00 UTC\" or \"22:00-06:00 UTC\")");
+  const Status bad =
+      invalid_argument("invalid time window " + in_quotes(text) +
+                       " (expected e.g. \"Mon-Fri 07:00-19:00 UTC\" or \"22:00-06:00 UTC\")");
   std::vector<std::string_view> tokens;
   std::string_view rest = trim(text);
   while (!rest.empty()) {
@@ -847,8 +847,8 @@ Result<std::string> normalize_policy_name(std::string_view name) {
   if (n.size() > 128) return fail(invalid_argument("policy name is longer than 128 characters"));
   if (n == "." || n == "..") return fail(invalid_argument("invalid policy name"));
   const bool valid = std::ranges::all_of(n, [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-           c == '@' || c == ':' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '@' ||
+           c == ':' || c == '-';
   });
   if (!valid) {
     return fail(invalid_argument(

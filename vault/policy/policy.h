@@ -65,8 +65,8 @@ enum Capability : std::uint32_t {
 };
 
 // Every grantable capability (everything but kDeny).
-inline constexpr std::uint32_t kAllCapabilities = kCreate | kRead | kUpdate | kDelete | kList |
-                                                  kSudo | kPatch | kSubscribe | kRecover | kScan;
+inline constexpr std::uint32_t kAllCapabilities =
+    kCreate | kRead | kUpdate | kDelete | kList | kSudo | kPatch | kSubscribe | kRecover | kScan;
 
 // "read" -> kRead; nullopt for an unknown name. Case-sensitive, as in Vault.
 std::optional<Capability> capability_from_name(std::string_view name);
@@ -134,8 +134,8 @@ struct Conditions {
   std::chrono::seconds max_ttl{0};           // the requested TTL must not exceed this (0 = unset)
 
   bool empty() const {
-    return identity_kinds.empty() && source_cidrs.empty() && time_windows.empty() &&
-           !require_mfa && !require_intent && max_ttl.count() == 0;
+    return identity_kinds.empty() && source_cidrs.empty() && time_windows.empty() && !require_mfa &&
+           !require_intent && max_ttl.count() == 0;
   }
 };
 
@@ -145,8 +145,8 @@ using ParameterRules = std::map<std::string, std::vector<nlohmann::json>>;
 
 // One `path "<pattern>" { ... }` stanza as written (templates not yet rendered).
 struct PathRule {
-  std::string path;               // pattern with one leading '/' removed; may hold {{templates}}
-  int line = 0;                   // line of the stanza in the policy text
+  std::string path;                // pattern with one leading '/' removed; may hold {{templates}}
+  int line = 0;                    // line of the stanza in the policy text
   std::uint32_t capabilities = 0;  // exactly kDeny when the stanza denies
   ParameterRules allowed_parameters;
   ParameterRules denied_parameters;
