@@ -8,6 +8,7 @@
 // Thread safety: handle() is called concurrently from many io threads.
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -29,6 +30,12 @@ class SecretEngine {
   virtual ~SecretEngine() = default;
   // `request.path` is relative to the mount.
   virtual api::Response handle(const api::Request& request) = 0;
+
+  // Vault's existence check, asked for writes: true if the item at
+  // `request.path` exists (the write is an `update`), false if not (a `create`,
+  // which policies grant separately). nullopt: this path has no existence
+  // check and every write is an `update`.
+  virtual std::optional<bool> exists(const api::Request& /*request*/) { return std::nullopt; }
 };
 
 struct EngineInfo {

@@ -137,6 +137,18 @@ class BarrierTokenStore final : public core::TokenStore {
     return entry;
   }
 
+  Result<std::optional<core::TokenEntry>> lookup_accessor(std::string_view accessor) override {
+    if (accessor.empty()) return std::optional<core::TokenEntry>();
+    COFFER_ASSIGN_OR_RETURN(auto hash,
+                            storage_.get(std::string(kAccessorPrefix) + std::string(accessor)));
+    if (!hash) return std::optional<core::TokenEntry>();
+    COFFER_ASSIGN_OR_RETURN(auto entry, load_entry(*hash));
+    if (entry && entry->expire_time != 0 && entry->expire_time <= now()) {
+      return std::optional<core::TokenEntry>();
+    }
+    return entry;
+  }
+
   Status consume_use(const core::TokenEntry& entry) override {
     if (entry.num_uses <= 0 || entry.is_batch()) return ok_status();
     std::lock_guard lock(write_mutex_);

@@ -14,6 +14,12 @@ class KvV1Engine final : public SecretEngine {
  public:
   explicit KvV1Engine(EngineContext context) : context_(std::move(context)) {}
 
+  std::optional<bool> exists(const api::Request& request) override {
+    if (request.path.empty() || request.path.ends_with('/')) return std::nullopt;
+    auto stored = context_.storage->get(request.path);
+    return !stored || stored->has_value();
+  }
+
   api::Response handle(const api::Request& request) override {
     auto& storage = *context_.storage;
     const std::string& path = request.path;

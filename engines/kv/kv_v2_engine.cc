@@ -559,6 +559,21 @@ class KvV2Engine final : public SecretEngine {
     }
   }
 
+  // Vault's kv v2 existence check: data/ and metadata/ writes create when the
+  // key has no metadata yet; config always exists.
+  std::optional<bool> exists(const api::Request& request) override {
+    const std::string& path = request.path;
+    if (path == "config") return true;
+    for (std::string_view head : {"data/", "metadata/"}) {
+      if (path.starts_with(head)) {
+        auto stored = storage_.get(meta_key(std::string_view(path).substr(head.size())));
+        // On a storage error let the handler report it; treat as existing.
+        return !stored || stored->has_value();
+      }
+    }
+    return std::nullopt;
+  }
+
  private:
   api::Response route(const api::Request& request) {
     const std::string& path = request.path;

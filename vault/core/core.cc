@@ -72,7 +72,8 @@ Core::Core(storage::Backend& backend, TokenStoreFactory make_token_store,
       barrier_(backend, clock),
       seal_(backend, barrier_),
       tokens_(make_token_store(barrier_, clock)),
-      mounts_(barrier_, clock, engines) {}
+      mounts_(barrier_, clock, engines),
+      policies_(barrier_) {}
 
 Status Core::mount(MountEntry entry) {
   if (barrier_.sealed()) return sealed_error();
@@ -81,6 +82,7 @@ Status Core::mount(MountEntry entry) {
 
 Status Core::after_unseal() {
   COFFER_TRY(load_cluster_identity());
+  COFFER_TRY(policies_.load());
   return mounts_.load();
 }
 
@@ -111,6 +113,7 @@ Result<seal::UnsealProgress> Core::submit_unseal_share(SecretBytes share) {
 void Core::seal() {
   tokens_->seal();
   mounts_.clear();
+  policies_.clear();
   cluster_.store(nullptr);
   seal_.seal();
 }
@@ -133,7 +136,7 @@ Status Core::load_cluster_identity() {
   return ok_status();
 }
 
-api::Response Core::handle(const api::Request& request) {
+api::Response Core::handle(api::Request request) {
   const std::string& path = request.path;
   if (path == "sys/init") return handle_init(request);
   if (path == "sys/seal-status") {
@@ -151,28 +154,99 @@ api::Response Core::handle(const api::Request& request) {
   auto token = tokens_->lookup(request.client_token);
   if (!token) return api::Response::error(token.error());
   if (!*token) return api::Response::error(permission_denied());
-  if (Status s = authorise(request, **token); !s.ok()) return api::Response::error(s);
+
+  // Route before authorising: a write to an engine path is a `create` when the
+  // item does not exist yet, and policies grant create and update separately.
+  std::optional<Route> route;
+  if (!path.starts_with("sys/") && !path.starts_with("auth/")) {
+    route = mounts_.route(path);
+    if (route && request.operation == api::Operation::kUpdate) {
+      api::Request relative{request.operation, route->relative_path, {}, {}, {}, {}, {}};
+      if (auto exists = route->mount->engine->exists(relative); exists && !*exists) {
+        request.operation = api::Operation::kCreate;
+      }
+    }
+  }
+  auto decision = authorise(request, **token);
+  if (!decision.allowed) {
+    std::vector<std::string> errors{"permission denied"};
+    if (!decision.reason.empty()) errors.push_back(decision.reason);
+    return api::Response::error(403, std::move(errors));
+  }
   // A limited-use token spends a use only on a request it was allowed to make.
   if (Status s = tokens_->consume_use(**token); !s.ok()) return api::Response::error(s);
-  return dispatch(request, **token);
+  if (route) {
+    request.path = std::move(route->relative_path);
+    // `route->mount` keeps the engine alive even if it is unmounted meanwhile.
+    return route->mount->engine->handle(request);
+  }
+  return dispatch(std::move(request), **token, decision);
 }
 
-Status Core::authorise(const api::Request&, const TokenEntry& token) const {
-  // Deny by default. Until the policy engine lands only the root policy grants
-  // anything; the sys endpoints routed here are all root/sudo-protected in Vault.
-  if (token.is_root()) return ok_status();
-  return permission_denied();
+policy::Decision Core::authorise(const api::Request& request, const TokenEntry& token) const {
+  policy::Decision decision;
+  if (token.is_root()) {
+    decision.allowed = true;
+    decision.root = true;
+    decision.capabilities = policy::kAllCapabilities;
+    return decision;
+  }
+  auto acl = policies_.acl_for(token.policies);
+  if (!acl) {
+    decision.reason = "policies could not be evaluated";
+    return decision;
+  }
+  policy::RequestContext context;
+  context.path = request.path;
+  context.operation = request.operation;
+  context.data = &request.body;
+  context.sudo_required = sudo_required(request.path, request.operation);
+  context.source_ip = request.remote_address;
+  context.now = clock_.now();
+  context.intent = request.intent;
+  return (*acl)->authorize(context);
 }
 
-api::Response Core::dispatch(const api::Request& request, const TokenEntry& token) {
+bool Core::sudo_required(std::string_view path, api::Operation op) {
+  // vault-api.md §1.8: root-protected paths need sudo as well as the capability.
+  static constexpr std::string_view kExact[] = {"sys/remount",
+                                                "sys/audit",
+                                                "sys/seal",
+                                                "sys/step-down",
+                                                "sys/rotate",
+                                                "sys/config/cors",
+                                                "auth/token/revoke-orphan",
+                                                "auth/token/accessors/"};
+  static constexpr std::string_view kPrefixes[] = {"sys/audit/",
+                                                   "sys/raw",
+                                                   "sys/rotate/",
+                                                   "sys/config/auditing/",
+                                                   "sys/plugins/catalog/",
+                                                   "sys/revoke-prefix/",
+                                                   "sys/revoke-force/",
+                                                   "sys/leases/revoke-prefix/",
+                                                   "sys/leases/revoke-force/"};
+  for (auto exact : kExact) {
+    if (path == exact) return true;
+  }
+  for (auto prefix : kPrefixes) {
+    if (path.starts_with(prefix)) return true;
+  }
+  if (path.starts_with("sys/auth/") && op != api::Operation::kRead) return true;
+  if (path.starts_with("sys/leases/lookup/") && op == api::Operation::kList) return true;
+  return false;
+}
+
+api::Response Core::dispatch(api::Request request, const TokenEntry& token,
+                             const policy::Decision& decision) {
   const std::string& path = request.path;
   const auto op = request.operation;
   if (path.starts_with("auth/token/")) {
-    api::Request relative = request;
-    relative.path = path.substr(std::string_view("auth/token/").size());
-    TokenCall call{token, request.client_token, token.is_root(), options_.default_lease_ttl.count(),
+    request.path = path.substr(std::string_view("auth/token/").size());
+    const bool sudo = decision.root || (decision.capabilities & policy::kSudo) != 0;
+    TokenCall call{token, request.client_token, sudo, options_.default_lease_ttl.count(),
                    options_.max_lease_ttl.count()};
-    return tokens_->handle(relative, call);
+    return tokens_->handle(request, call);
   }
   if (path == "sys/seal") {
     if (!is_write(op)) return method_not_allowed();
@@ -188,6 +262,15 @@ api::Response Core::dispatch(const api::Request& request, const TokenEntry& toke
   }
   if (path == "sys/rotate") return is_write(op) ? handle_rotate() : method_not_allowed();
   if (path == "sys/mounts" || path.starts_with("sys/mounts/")) return handle_mounts(request);
+  if (path == "sys/policy" || path.starts_with("sys/policy/") || path == "sys/policies/acl/" ||
+      path.starts_with("sys/policies/acl/")) {
+    return handle_policies(request);
+  }
+  if (path == "sys/capabilities" || path == "sys/capabilities-self" ||
+      path == "sys/capabilities-accessor") {
+    return handle_capabilities(request, token);
+  }
+  if (path == "sys/policy-check") return handle_policy_check(request, token);
   if (path == "sys/auth") {
     if (op != api::Operation::kRead) return method_not_allowed();
     return api::Response::json(200,
@@ -200,12 +283,6 @@ api::Response Core::dispatch(const api::Request& request, const TokenEntry& toke
     nlohmann::json data = route->mount->entry.describe();
     data["path"] = route->mount->entry.path;
     return api::Response::json(200, api::envelope(std::move(data)));
-  }
-  if (auto route = mounts_.route(path)) {
-    api::Request relative = request;
-    relative.path = std::move(route->relative_path);
-    // `route->mount` keeps the engine alive even if it is unmounted meanwhile.
-    return route->mount->engine->handle(relative);
   }
   return api::Response::error(404, {"no handler for route \"" + path + "\""});
 }

@@ -20,7 +20,9 @@
 #include "vault/base/clock.h"
 #include "vault/core/api.h"
 #include "vault/core/mount_table.h"
+#include "vault/core/policy_store.h"
 #include "vault/core/token_store.h"
+#include "vault/policy/acl.h"
 #include "vault/seal/shamir_seal.h"
 
 namespace coffer::core {
@@ -48,7 +50,7 @@ class Core {
   Status mount(MountEntry entry);
   ~Core();
 
-  api::Response handle(const api::Request& request);
+  api::Response handle(api::Request request);
 
   // The operations behind sys/init and sys/unseal, also used by `server -dev`.
   // `root_token_id` empty = random. The vault is sealed when initialize returns.
@@ -63,8 +65,14 @@ class Core {
     std::string id;
   };
 
-  api::Response dispatch(const api::Request& request, const TokenEntry& token);
-  Status authorise(const api::Request& request, const TokenEntry& token) const;
+  api::Response dispatch(api::Request request, const TokenEntry& token,
+                         const policy::Decision& decision);
+  // Deny by default: the token's policies must grant the operation on the path.
+  policy::Decision authorise(const api::Request& request, const TokenEntry& token) const;
+  static bool sudo_required(std::string_view path, api::Operation op);
+  api::Response handle_policies(const api::Request& request);
+  api::Response handle_capabilities(const api::Request& request, const TokenEntry& token);
+  api::Response handle_policy_check(const api::Request& request, const TokenEntry& token);
   // Loads (or, on first unseal, creates) the cluster name and id and caches them
   // until the next seal, so sys/health never touches storage.
   Status load_cluster_identity();
@@ -91,6 +99,7 @@ class Core {
   seal::ShamirSeal seal_;
   const std::unique_ptr<TokenStore> tokens_;
   MountTable mounts_;
+  PolicyStore policies_;
   std::atomic<std::shared_ptr<const ClusterIdentity>> cluster_;
 };
 

@@ -62,6 +62,8 @@ class TokenStore {
   virtual ~TokenStore() = default;
   // nullopt for an unknown, expired or used-up token.
   virtual Result<std::optional<TokenEntry>> lookup(std::string_view token) = 0;
+  // nullopt for an unknown accessor or an expired token.
+  virtual Result<std::optional<TokenEntry>> lookup_accessor(std::string_view accessor) = 0;
   // Spends one use of a limited-use token (num_uses > 0); the token is revoked
   // when its last use is spent. A no-op for unlimited tokens.
   virtual Status consume_use(const TokenEntry& entry) = 0;

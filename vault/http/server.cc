@@ -229,7 +229,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       return send(api::Response::error(built.error().status, std::move(messages)), keep_alive,
                   head);
     }
-    send(state_.core.handle(*built), keep_alive, head);
+    send(state_.core.handle(std::move(*built)), keep_alive, head);
   }
 
   // Answers a request that could not be read whole, then closes. The client may

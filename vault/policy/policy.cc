@@ -574,6 +574,12 @@ path "sys/capabilities-self" {
   capabilities = ["update"]
 }
 
+# Coffer: tokens may ask why a request of theirs would be allowed or denied.
+# Asking about another token (by accessor) needs sudo on this path.
+path "sys/policy-check" {
+  capabilities = ["update"]
+}
+
 # Tokens may read their own identity entity, by id or by name.
 path "identity/entity/id/{{identity.entity.id}}" {
   capabilities = ["read"]
