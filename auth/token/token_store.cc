@@ -172,6 +172,18 @@ class BarrierTokenStore final : public core::TokenStore {
     return store_new_service_token(entry, std::string(requested_id));
   }
 
+  Result<std::string> mint(core::TokenEntry& entry) override {
+    entry.type = "service";
+    std::lock_guard lock(write_mutex_);
+    return store_new_service_token(entry, {});
+  }
+
+  Status revoke(const core::TokenEntry& entry) override {
+    if (entry.id_hash.empty()) return invalid_argument("batch tokens cannot be revoked");
+    std::lock_guard lock(write_mutex_);
+    return revoke_tree_locked(entry.id_hash, true);
+  }
+
   void seal() override {
     std::lock_guard lock(key_mutex_);
     salt_.store(nullptr);
@@ -419,6 +431,12 @@ class BarrierTokenStore final : public core::TokenStore {
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
       COFFER_ASSIGN_OR_RETURN(auto entry, load_entry(*it));
       std::vector<storage::WriteOp> ops{storage::WriteOp::remove(std::string(kIdPrefix) + *it)};
+      // The cubbyhole goes with the token.
+      COFFER_TRY(storage_.scan(std::string(core::kCubbyholePrefix) + *it + "/",
+                               [&](std::string_view key, std::string_view) {
+                                 ops.push_back(storage::WriteOp::remove(std::string(key)));
+                                 return true;
+                               }));
       if (entry) {
         ops.push_back(storage::WriteOp::remove(std::string(kAccessorPrefix) + entry->accessor));
         if (!entry->parent_hash.empty() && (remove_parent_link || *it != root_hash)) {

@@ -27,6 +27,7 @@ struct Request {
   std::string client_token;                        // X-Vault-Token or Bearer; empty if none
   std::string intent;                              // X-Coffer-Intent
   std::string remote_address;
+  std::int64_t wrap_ttl = 0;  // X-Vault-Wrap-TTL in seconds; 0 = not wrapped
 };
 
 struct Response {

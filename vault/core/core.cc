@@ -73,7 +73,8 @@ Core::Core(storage::Backend& backend, TokenStoreFactory make_token_store,
       seal_(backend, barrier_),
       tokens_(make_token_store(barrier_, clock)),
       mounts_(barrier_, clock, engines),
-      policies_(barrier_) {}
+      policies_(barrier_),
+      engines_(engines) {}
 
 Status Core::mount(MountEntry entry) {
   if (barrier_.sealed()) return sealed_error();
@@ -150,6 +151,8 @@ api::Response Core::handle(api::Request request) {
     return request.operation == api::Operation::kRead ? handle_leader() : method_not_allowed();
   }
   if (barrier_.sealed()) return api::Response::error(sealed_error());
+  // Unauthenticated, as in Vault: anyone holding a wrapping token may look it up.
+  if (path == "sys/wrapping/lookup") return handle_wrapping(request, TokenEntry{});
 
   auto token = tokens_->lookup(request.client_token);
   if (!token) return api::Response::error(token.error());
@@ -161,7 +164,9 @@ api::Response Core::handle(api::Request request) {
   if (!path.starts_with("sys/") && !path.starts_with("auth/")) {
     route = mounts_.route(path);
     if (route && request.operation == api::Operation::kUpdate) {
-      api::Request relative{request.operation, route->relative_path, {}, {}, {}, {}, {}};
+      api::Request relative;
+      relative.operation = request.operation;
+      relative.path = route->relative_path;
       if (auto exists = route->mount->engine->exists(relative); exists && !*exists) {
         request.operation = api::Operation::kCreate;
       }
@@ -173,14 +178,25 @@ api::Response Core::handle(api::Request request) {
     if (!decision.reason.empty()) errors.push_back(decision.reason);
     return api::Response::error(403, std::move(errors));
   }
+  if (request.wrap_ttl > 0 &&
+      !decision.wrapping_ttl_allows(std::chrono::seconds(request.wrap_ttl))) {
+    return api::Response::error(403,
+                                {"permission denied", "wrapping TTL outside the policy's bounds"});
+  }
   // A limited-use token spends a use only on a request it was allowed to make.
   if (Status s = tokens_->consume_use(**token); !s.ok()) return api::Response::error(s);
+  const std::int64_t wrap_ttl = request.wrap_ttl;
+  std::string creation_path = wrap_ttl > 0 ? request.path : std::string();
+  api::Response response;
   if (route) {
     request.path = std::move(route->relative_path);
     // `route->mount` keeps the engine alive even if it is unmounted meanwhile.
-    return route->mount->engine->handle(request);
+    response = route->mount->engine->handle(request);
+  } else {
+    response = dispatch(std::move(request), **token, decision);
   }
-  return dispatch(std::move(request), **token, decision);
+  if (wrap_ttl > 0) return wrap_response(std::move(response), wrap_ttl, creation_path);
+  return response;
 }
 
 policy::Decision Core::authorise(const api::Request& request, const TokenEntry& token) const {
@@ -271,6 +287,9 @@ api::Response Core::dispatch(api::Request request, const TokenEntry& token,
     return handle_capabilities(request, token);
   }
   if (path == "sys/policy-check") return handle_policy_check(request, token);
+  if (path.starts_with("sys/wrapping/")) return handle_wrapping(request, token);
+  if (path == "cubbyhole" || path.starts_with("cubbyhole/"))
+    return handle_cubbyhole(request, token);
   if (path == "sys/auth") {
     if (op != api::Operation::kRead) return method_not_allowed();
     return api::Response::json(200,
@@ -518,6 +537,19 @@ api::Response Core::handle_mounts(const api::Request& request) {
     if (op != api::Operation::kRead) return api::Response::error(405, {});
     nlohmann::json data = nlohmann::json::object();
     for (const auto& entry : mounts_.list()) data[entry.path] = entry.describe();
+    // The mounts the core serves itself, as Vault lists them.
+    auto built_in = [&](const char* path, const char* type, const char* description) {
+      MountEntry e;
+      e.path = path;
+      e.type = type;
+      e.description = description;
+      e.accessor = std::string(type) + "_" + cluster_identity()->id.substr(0, 8);
+      e.uuid = cluster_identity()->id;
+      e.local = std::string_view(type) == "cubbyhole";
+      data[path] = e.describe();
+    };
+    built_in("cubbyhole/", "cubbyhole", "per-token private secret storage");
+    built_in("sys/", "system", "system endpoints used for control, policy and debugging");
     return api::Response::json(200, api::envelope_with_top_level_copy(std::move(data)));
   }
   std::string path = request.path.substr(std::string_view("sys/mounts/").size());

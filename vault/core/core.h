@@ -11,6 +11,8 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -73,6 +75,14 @@ class Core {
   api::Response handle_policies(const api::Request& request);
   api::Response handle_capabilities(const api::Request& request, const TokenEntry& token);
   api::Response handle_policy_check(const api::Request& request, const TokenEntry& token);
+  api::Response handle_cubbyhole(api::Request request, const TokenEntry& token);
+  api::Response handle_wrapping(const api::Request& request, const TokenEntry& token);
+  // Stores `response` in a new single-use wrapping token's cubbyhole and
+  // returns Vault's wrap_info envelope instead. Error responses pass through.
+  api::Response wrap_response(api::Response response, std::int64_t ttl,
+                              const std::string& creation_path);
+  // The engine that serves cubbyhole paths: KV v1 semantics over a view.
+  Result<std::unique_ptr<engines::SecretEngine>> cubbyhole_engine(const std::string& id_hash);
   // Loads (or, on first unseal, creates) the cluster name and id and caches them
   // until the next seal, so sys/health never touches storage.
   Status load_cluster_identity();
@@ -100,6 +110,8 @@ class Core {
   const std::unique_ptr<TokenStore> tokens_;
   MountTable mounts_;
   PolicyStore policies_;
+  const std::span<const engines::EngineRegistration> engines_;
+  std::mutex wrapping_mutex_;  // makes unwrap single-use under concurrency
   std::atomic<std::shared_ptr<const ClusterIdentity>> cluster_;
 };
 

@@ -1,12 +1,26 @@
 #include "vault/core/policy_store.h"
 
+#include <cstdlib>
+
 namespace coffer::core {
 namespace {
 constexpr std::string_view kPrefix = "sys/policy/";
 }  // namespace
 
+namespace {
+std::shared_ptr<const policy::Policy> built_in_response_wrapping() {
+  auto parsed = policy::parse_policy(policy::kResponseWrappingPolicyName,
+                                     policy::built_in_response_wrapping_policy_text());
+  // The text is compiled into the binary: failing to parse it is a programming error.
+  if (!parsed) std::abort();
+  return std::make_shared<const policy::Policy>(std::move(*parsed));
+}
+}  // namespace
+
 PolicyStore::PolicyStore(barrier::LogicalStorage& storage)
-    : storage_(storage), root_(std::make_shared<const policy::Policy>(policy::root_policy())) {
+    : storage_(storage),
+      root_(std::make_shared<const policy::Policy>(policy::root_policy())),
+      response_wrapping_(built_in_response_wrapping()) {
   snapshot_.store(std::make_shared<const Snapshot>());
 }
 
@@ -46,6 +60,7 @@ std::vector<std::string> PolicyStore::names() const {
 
 std::shared_ptr<const policy::Policy> PolicyStore::find(std::string_view name) const {
   if (name == policy::kRootPolicyName) return root_;
+  if (name == policy::kResponseWrappingPolicyName) return response_wrapping_;
   auto snap = snapshot_.load();
   auto it = snap->policies.find(name);
   return it == snap->policies.end() ? nullptr : it->second;
@@ -54,6 +69,9 @@ std::shared_ptr<const policy::Policy> PolicyStore::find(std::string_view name) c
 Status PolicyStore::put(std::string_view raw_name, std::string_view text) {
   COFFER_ASSIGN_OR_RETURN(auto name, policy::normalize_policy_name(raw_name));
   if (name == policy::kRootPolicyName) return invalid_argument("cannot update root policy");
+  if (name == policy::kResponseWrappingPolicyName) {
+    return invalid_argument("cannot update response-wrapping policy");
+  }
   COFFER_ASSIGN_OR_RETURN(auto parsed, policy::parse_policy(name, text));
   std::lock_guard lock(write_mutex_);
   COFFER_TRY(storage_.put(std::string(kPrefix) + name, parsed.text()));
@@ -69,6 +87,9 @@ Status PolicyStore::remove(std::string_view raw_name) {
   COFFER_ASSIGN_OR_RETURN(auto name, policy::normalize_policy_name(raw_name));
   if (name == policy::kRootPolicyName) return invalid_argument("cannot delete root policy");
   if (name == policy::kDefaultPolicyName) return invalid_argument("cannot delete default policy");
+  if (name == policy::kResponseWrappingPolicyName) {
+    return invalid_argument("cannot delete response-wrapping policy");
+  }
   std::lock_guard lock(write_mutex_);
   COFFER_TRY(storage_.remove(std::string(kPrefix) + name));
   auto current = snapshot_.load();
@@ -92,6 +113,8 @@ Result<std::shared_ptr<const policy::Acl>> PolicyStore::acl_for(
   for (const auto& n : names) {
     if (n == policy::kRootPolicyName) {
       policies.push_back(root_.get());
+    } else if (n == policy::kResponseWrappingPolicyName) {
+      policies.push_back(response_wrapping_.get());
     } else if (auto it = snap->policies.find(n); it != snap->policies.end()) {
       policies.push_back(it->second.get());
     }

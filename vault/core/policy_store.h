@@ -55,6 +55,7 @@ class PolicyStore {
   std::mutex write_mutex_;
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
   const std::shared_ptr<const policy::Policy> root_;
+  const std::shared_ptr<const policy::Policy> response_wrapping_;
 };
 
 }  // namespace coffer::core

@@ -25,6 +25,10 @@
 
 namespace coffer::core {
 
+// Each service token's cubbyhole lives under this barrier prefix plus the
+// token's id_hash; it is deleted with the token.
+inline constexpr std::string_view kCubbyholePrefix = "cubbyhole/";
+
 struct TokenEntry {
   std::string id_hash;                // storage key of the entry; empty for batch tokens
   std::string accessor;               // empty for batch tokens
@@ -69,6 +73,12 @@ class TokenStore {
   virtual Status consume_use(const TokenEntry& entry) = 0;
   // Creates a root token. `requested_id` empty = a fresh random `hvs.` token.
   virtual Result<std::string> create_root_token(std::string_view requested_id) = 0;
+  // Mints a service token for the core (response wrapping, auth-method logins):
+  // `entry` carries policies, TTL, path and flags; id_hash and accessor are
+  // filled in. Returns the token.
+  virtual Result<std::string> mint(TokenEntry& entry) = 0;
+  // Revokes the token and its descendants (and its cubbyhole).
+  virtual Status revoke(const TokenEntry& entry) = 0;
   // Serves auth/token/<path>; `request.path` is relative to auth/token/.
   virtual api::Response handle(const api::Request& request, const TokenCall& call) = 0;
   // Drops everything cached in memory (called when the vault seals).

@@ -1,5 +1,7 @@
 #include "vault/http/request_builder.h"
 
+#include "vault/base/duration.h"
+
 #include <cctype>
 #include <optional>
 
@@ -165,6 +167,16 @@ std::expected<api::Request, RequestError> build_request(const RawRequest& raw,
     req.client_token = std::string(raw.authorization.substr(7));
   }
   req.intent = std::string(raw.intent);
+  if (!raw.wrap_ttl.empty()) {
+    auto ttl = parse_duration(raw.wrap_ttl);
+    if (!ttl || ttl->count() <= 0) return std::unexpected(error(400, "invalid wrap TTL"));
+    req.wrap_ttl = ttl->count();
+  }
+  // No namespaces: only the root namespace exists.
+  if (!raw.vault_namespace.empty() && raw.vault_namespace != "root" &&
+      raw.vault_namespace != "root/" && raw.vault_namespace != "/") {
+    return std::unexpected(error(400, "namespaces are not supported"));
+  }
   req.remote_address = std::string(raw.remote_address);
 
   auto body = api::parse_json_body(raw.body, limits);

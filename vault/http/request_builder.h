@@ -18,6 +18,8 @@ struct RawRequest {
   std::string_view authorization;
   std::string_view content_type;
   std::string_view intent;
+  std::string_view wrap_ttl;         // X-Vault-Wrap-TTL
+  std::string_view vault_namespace;  // X-Vault-Namespace
   std::string_view body;
   std::string_view remote_address;
 };

@@ -217,6 +217,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     raw.authorization = header_value(req, "Authorization");
     raw.content_type = header_value(req, "Content-Type");
     raw.intent = header_value(req, "X-Coffer-Intent");
+    raw.wrap_ttl = header_value(req, "X-Vault-Wrap-TTL");
+    raw.vault_namespace = header_value(req, "X-Vault-Namespace");
     raw.body = req.body();
     raw.remote_address = remote_;
     const bool keep_alive = req.keep_alive() && !state_.draining;
