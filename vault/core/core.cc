@@ -1,11 +1,13 @@
 #include "vault/core/core.h"
 
 #include <charconv>
+#include <cstdint>
 #include <ctime>
 
 #include "vault/base/duration.h"
 #include "vault/base/encoding.h"
 #include "vault/core/envelope.h"
+#include "vault/core/fields.h"
 
 namespace coffer::core {
 namespace {
@@ -18,47 +20,25 @@ bool is_write(api::Operation op) {
 
 api::Response method_not_allowed() { return api::Response::error(405, {}); }
 
-// Vault's lenient field reading: JSON null counts as absent.
+// Thin adapters over fields:: for the handlers below, which want defaults
+// rather than optionals.
 const nlohmann::json* field(const nlohmann::json& body, const char* name) {
-  auto it = body.find(name);
-  if (it == body.end() || it->is_null()) return nullptr;
-  return &*it;
+  return fields::find(body, name);
 }
 
 Result<int> int_field(const nlohmann::json& body, const char* name, int fallback) {
-  const auto* value = field(body, name);
-  if (value == nullptr) return fallback;
-  if (value->is_number_integer()) return value->get<int>();
-  if (value->is_string()) {
-    const auto& text = value->get_ref<const std::string&>();
-    int parsed = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
-    if (ec == std::errc() && end == text.data() + text.size()) return parsed;
+  COFFER_ASSIGN_OR_RETURN(auto value, fields::int_field(body, name));
+  if (!value) return fallback;
+  // Out-of-range values must not wrap into valid-looking ones.
+  if (*value < INT32_MIN || *value > INT32_MAX) {
+    return fail(invalid_argument(std::string("field '") + name + "' is out of range"));
   }
-  return fail(invalid_argument(std::string("field '") + name + "' must be an integer"));
-}
-
-// Go strconv.ParseBool, which Vault uses for query parameters and lenient bools.
-std::optional<bool> parse_bool(std::string_view text) {
-  if (text == "1" || text == "t" || text == "T" || text == "true" || text == "TRUE" ||
-      text == "True") {
-    return true;
-  }
-  if (text == "0" || text == "f" || text == "F" || text == "false" || text == "FALSE" ||
-      text == "False") {
-    return false;
-  }
-  return std::nullopt;
+  return static_cast<int>(*value);
 }
 
 Result<bool> bool_field(const nlohmann::json& body, const char* name) {
-  const auto* value = field(body, name);
-  if (value == nullptr) return false;
-  if (value->is_boolean()) return value->get<bool>();
-  if (value->is_string()) {
-    if (auto b = parse_bool(value->get_ref<const std::string&>())) return *b;
-  }
-  return fail(invalid_argument(std::string("field '") + name + "' must be a boolean"));
+  COFFER_ASSIGN_OR_RETURN(auto value, fields::bool_field(body, name));
+  return value.value_or(false);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "vault/http/request_builder.h"
 
 #include "vault/base/duration.h"
+#include "vault/core/fields.h"
 
 #include <cctype>
 #include <optional>
@@ -35,18 +36,6 @@ std::optional<std::string> percent_decode(std::string_view in, bool plus_is_spac
     }
   }
   return out;
-}
-
-std::optional<bool> parse_go_bool(std::string_view text) {
-  if (text == "1" || text == "t" || text == "T" || text == "true" || text == "TRUE" ||
-      text == "True") {
-    return true;
-  }
-  if (text == "0" || text == "f" || text == "F" || text == "false" || text == "FALSE" ||
-      text == "False") {
-    return false;
-  }
-  return std::nullopt;
 }
 
 // Rejects paths that could name something other than what they appear to:
@@ -143,7 +132,7 @@ std::expected<api::Request, RequestError> build_request(const RawRequest& raw,
   if (*op == api::Operation::kRead) {
     // Vault reads `list` only when it has a value: `?list=` is a plain read.
     if (auto it = req.query.find("list"); it != req.query.end() && !it->second.empty()) {
-      auto list = parse_go_bool(it->second);
+      auto list = fields::parse_go_bool(it->second);
       if (!list) return std::unexpected(error(400, "invalid value for list parameter"));
       if (*list) op = api::Operation::kList;
       req.query.erase(it);
