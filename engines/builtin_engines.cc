@@ -5,7 +5,7 @@ namespace coffer::engines {
 
 std::span<const EngineRegistration> builtin_engines() {
   static const EngineRegistration kEngines[] = {
-      {{"kv", "key/value secret storage"}, kv::make_kv_engine},
+      {{"kv", "key/value secret storage"}, kv::make_kv_engine, kv::upgrade_kv_options},
   };
   return kEngines;
 }

@@ -23,6 +23,8 @@ struct EngineContext {
   std::unique_ptr<barrier::LogicalStorage> storage;  // the mount's view
   const Clock* clock = nullptr;
   std::string mount_path;  // e.g. "secret/"
+  // The mount's effective default lease TTL in seconds (its own, else the system's).
+  std::int64_t default_lease_ttl = 0;
 };
 
 class SecretEngine {
@@ -47,9 +49,16 @@ struct EngineInfo {
 using EngineFactory = Result<std::unique_ptr<SecretEngine>> (*)(EngineContext context,
                                                                 const nlohmann::json& options);
 
+// Rewrites a mount's stored data when tuning changes its options in a way the
+// engine's storage layout depends on (kv version 1 -> 2). Must be atomic: after
+// a crash the data is wholly in the old or wholly in the new layout.
+using EngineUpgrade = Status (*)(barrier::LogicalStorage& view, const nlohmann::json& old_options,
+                                 const nlohmann::json& new_options, const Clock& clock);
+
 struct EngineRegistration {
   EngineInfo info;
   EngineFactory factory;
+  EngineUpgrade upgrade = nullptr;  // optional
 };
 
 }  // namespace coffer::engines

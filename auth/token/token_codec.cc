@@ -65,6 +65,14 @@ std::string rfc3339(std::int64_t unix_seconds) {
 }
 
 namespace {
+// Tokens made through a role carry it in their path: auth/token/create/<role>[/<suffix>].
+std::string role_of(const core::TokenEntry& e) {
+  constexpr std::string_view kPrefix = "auth/token/create/";
+  if (!e.path.starts_with(kPrefix)) return "";
+  std::string rest = e.path.substr(kPrefix.size());
+  return rest.substr(0, rest.find('/'));
+}
+
 nlohmann::json meta_or_null(const core::TokenEntry& e) {
   if (e.meta.empty()) return nullptr;
   return e.meta;
@@ -102,6 +110,7 @@ nlohmann::json lookup_data(const core::TokenEntry& e, std::string_view id, std::
           {"num_uses", e.num_uses},
           {"orphan", e.orphan},
           {"path", e.path},
+          {"role", role_of(e)},
           {"period", e.period == 0 ? nlohmann::json(nullptr) : nlohmann::json(e.period)},
           {"policies", e.policies},
           {"renewable", e.renewable && !e.is_batch()},

@@ -90,7 +90,14 @@ struct Role {
             {"token_period", token_period},
             {"token_num_uses", token_num_uses},
             {"token_no_default_policy", token_no_default_policy},
-            {"token_type", token_type}};
+            {"token_type", token_type},
+            // Vault returns these; Coffer does not implement policy globs or entity
+            // aliases on roles yet, so they are always empty.
+            {"allowed_policies_glob", nlohmann::json::array()},
+            {"disallowed_policies_glob", nlohmann::json::array()},
+            {"allowed_entity_aliases", nlohmann::json::array()},
+            {"period", token_period},
+            {"explicit_max_ttl", token_explicit_max_ttl}};
   }
   static Role from_json(const nlohmann::json& j) {
     Role r;
@@ -298,6 +305,18 @@ class BarrierTokenStore final : public core::TokenStore {
       return Response::json(200, api::envelope({{"keys", *keys}}));
     }
     if (path.starts_with("roles/")) return handle_role(request, path.substr(6));
+    if (path == "tidy") {
+      if (!write) return Response::error(405, {});
+      std::lock_guard lock(write_mutex_);
+      auto removed = tidy_locked();
+      if (!removed) return error(removed.error());
+      nlohmann::json body = api::envelope(nullptr);
+      body["warnings"] = {
+          "Tidy operation successfully started. Any information from the operation "
+          "will be printed to Coffer's server logs.",
+          "tidy removed " + std::to_string(*removed) + " dangling index entries"};
+      return Response::json(202, std::move(body));
+    }
     return Response::error(404, {"unsupported path"});
   }
 
@@ -449,6 +468,25 @@ class BarrierTokenStore final : public core::TokenStore {
     return ok_status();
   }
 
+  // Removes index entries that point at tokens no longer stored (left behind by
+  // a crash between revocation steps). Returns how many were removed.
+  Result<std::size_t> tidy_locked() {
+    std::vector<storage::WriteOp> ops;
+    COFFER_TRY(storage_.scan(kAccessorPrefix, [&](std::string_view key, std::string_view hash) {
+      auto entry = storage_.get(std::string(kIdPrefix) + std::string(hash));
+      if (entry && !entry->has_value()) ops.push_back(storage::WriteOp::remove(std::string(key)));
+      return true;
+    }));
+    COFFER_TRY(storage_.scan(kParentPrefix, [&](std::string_view key, std::string_view) {
+      const std::string_view child = key.substr(key.rfind('/') + 1);
+      auto entry = storage_.get(std::string(kIdPrefix) + std::string(child));
+      if (entry && !entry->has_value()) ops.push_back(storage::WriteOp::remove(std::string(key)));
+      return true;
+    }));
+    if (!ops.empty()) COFFER_TRY(storage_.write_batch(ops));
+    return ops.size();
+  }
+
   Status revoke_orphan_locked(const std::string& hash) {
     COFFER_ASSIGN_OR_RETURN(auto children, storage_.list(std::string(kParentPrefix) + hash + "/"));
     for (const auto& child_hash : children) {
@@ -562,7 +600,16 @@ class BarrierTokenStore final : public core::TokenStore {
     if (no_default_policy) std::erase(requested, std::string("default"));
     entry.policies = normalise_policies(std::move(requested));
     if (entry.policies.empty()) return bad_request("token must have at least one policy");
+    if (contains(entry.policies, "response-wrapping")) {
+      return bad_request("cannot assign policy \"response-wrapping\"");
+    }
     if (entry.type == "batch") {
+      if (num_uses->value_or(0) != 0)
+        return bad_request("batch tokens cannot have \"num_uses\" set");
+      if (period->value_or(0) != 0) return bad_request("batch tokens cannot have \"period\" set");
+      if (explicit_max->value_or(0) != 0) {
+        return bad_request("batch tokens cannot have \"explicit_max_ttl\" set");
+      }
       if (contains(entry.policies, "root"))
         return bad_request("batch tokens cannot be root tokens");
       if (!entry.orphan && parent.is_batch())

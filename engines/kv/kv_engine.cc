@@ -1,7 +1,10 @@
 #include "engines/kv/kv_engine.h"
 
 #include "engines/kv/kv_v2_engine.h"
+
+#include "engines/kv/kv_v2_engine.h"
 #include "vault/core/envelope.h"
+#include "vault/core/fields.h"
 
 namespace coffer::engines::kv {
 namespace {
@@ -32,8 +35,12 @@ class KvV1Engine final : public SecretEngine {
         auto data = nlohmann::json::parse(**stored, nullptr, false);
         if (data.is_discarded())
           return api::Response::error(internal_error("stored entry is corrupt"));
+        // Vault's advisory TTL: a `ttl` key in the secret, else the mount's default.
+        std::int64_t ttl =
+            context_.default_lease_ttl > 0 ? context_.default_lease_ttl : kAdvisoryTtlSeconds;
+        if (auto own = fields::duration_field(data, "ttl"); own && *own) ttl = **own;
         auto body = api::envelope(std::move(data));
-        body["lease_duration"] = kAdvisoryTtlSeconds;
+        body["lease_duration"] = ttl;
         return api::Response::json(200, std::move(body));
       }
       case api::Operation::kList: {
@@ -68,6 +75,25 @@ class KvV1Engine final : public SecretEngine {
 };
 
 }  // namespace
+
+namespace {
+std::string version_of(const nlohmann::json& options) {
+  if (options.is_object()) {
+    if (auto it = options.find("version"); it != options.end() && it->is_string()) return *it;
+  }
+  return "1";
+}
+}  // namespace
+
+Status upgrade_kv_options(barrier::LogicalStorage& view, const nlohmann::json& old_options,
+                          const nlohmann::json& new_options, const Clock& clock) {
+  const std::string from = version_of(old_options);
+  const std::string to = version_of(new_options);
+  if (from == to) return ok_status();
+  if (from == "2") return invalid_argument("cannot downgrade a kv mount from version 2");
+  if (to != "2") return invalid_argument("unsupported kv version " + to);
+  return upgrade_v1_data_to_v2(view, clock);
+}
 
 Result<std::unique_ptr<SecretEngine>> make_kv_engine(EngineContext context,
                                                      const nlohmann::json& options) {

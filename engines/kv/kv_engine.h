@@ -10,4 +10,10 @@ namespace coffer::engines::kv {
 Result<std::unique_ptr<SecretEngine>> make_kv_engine(EngineContext context,
                                                      const nlohmann::json& options);
 
+// Tuning options.version from "1" (or unset) to "2" upgrades the data in place:
+// every v1 entry becomes version 1 of the same path, in one atomic batch. A
+// downgrade from 2 to 1 is refused.
+Status upgrade_kv_options(barrier::LogicalStorage& view, const nlohmann::json& old_options,
+                          const nlohmann::json& new_options, const Clock& clock);
+
 }  // namespace coffer::engines::kv

@@ -1098,6 +1098,31 @@ class KvV2Engine final : public SecretEngine {
 
 }  // namespace
 
+Status upgrade_v1_data_to_v2(barrier::LogicalStorage& view, const Clock& clock) {
+  std::vector<std::pair<std::string, std::string>> entries;
+  COFFER_TRY(view.scan("", [&](std::string_view key, std::string_view value) {
+    entries.emplace_back(key, value);
+    return true;
+  }));
+  const Nanos created =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock.now().time_since_epoch()).count();
+  // Removes first, then puts: a v1 key that looks like a v2 key ("meta/x")
+  // must not delete what the upgrade writes.
+  std::vector<storage::WriteOp> batch;
+  for (const auto& [key, value] : entries) batch.push_back(storage::WriteOp::remove(key));
+  for (const auto& [key, value] : entries) {
+    KeyMetadata meta;
+    meta.created = created;
+    meta.updated = created;
+    meta.current_version = 1;
+    meta.versions[1] = VersionMetadata{created, std::nullopt, false};
+    batch.push_back(storage::WriteOp::put(version_key(key, 1), value));
+    batch.push_back(storage::WriteOp::put(meta_key(key), metadata_to_json(meta).dump()));
+  }
+  if (batch.empty()) return ok_status();
+  return view.write_batch(batch);
+}
+
 Result<std::unique_ptr<SecretEngine>> make_kv_v2_engine(EngineContext context,
                                                         const nlohmann::json&) {
   if (context.storage == nullptr) return fail(internal_error("kv engine has no storage view"));

@@ -51,6 +51,10 @@ namespace coffer::engines::kv {
 
 // `options` is the mount's options map; only `version` ("2") is meaningful and it is not
 // re-checked here. Fails only when the context has no storage view.
+// Rewrites a KV v1 view (one JSON object per path) into the v2 layout, each
+// entry becoming version 1 of its path, in one atomic batch.
+Status upgrade_v1_data_to_v2(barrier::LogicalStorage& view, const Clock& clock);
+
 Result<std::unique_ptr<SecretEngine>> make_kv_v2_engine(EngineContext context,
                                                         const nlohmann::json& options);
 

@@ -52,7 +52,7 @@ Core::Core(storage::Backend& backend, TokenStoreFactory make_token_store,
       barrier_(backend, clock),
       seal_(backend, barrier_),
       tokens_(make_token_store(barrier_, clock)),
-      mounts_(barrier_, clock, engines),
+      mounts_(barrier_, clock, engines, options.default_lease_ttl.count()),
       policies_(barrier_),
       engines_(engines) {}
 
@@ -200,6 +200,10 @@ policy::Decision Core::authorise(const api::Request& request, const TokenEntry& 
   context.source_ip = request.remote_address;
   context.now = clock_.now();
   context.intent = request.intent;
+  // The TTL a request asks for, for policies' max_ttl condition.
+  if (auto ttl = fields::duration_field(request.body, "ttl"); ttl && *ttl) {
+    context.requested_ttl = std::chrono::seconds(**ttl);
+  }
   return (*acl)->authorize(context);
 }
 
@@ -240,9 +244,15 @@ api::Response Core::dispatch(api::Request request, const TokenEntry& token,
   if (path.starts_with("auth/token/")) {
     request.path = path.substr(std::string_view("auth/token/").size());
     const bool sudo = decision.root || (decision.capabilities & policy::kSudo) != 0;
-    TokenCall call{token, request.client_token, sudo, options_.default_lease_ttl.count(),
-                   options_.max_lease_ttl.count()};
-    return tokens_->handle(request, call);
+    std::int64_t max_ttl = options_.max_lease_ttl.count();
+    // A policy's max_ttl condition caps what the caller may mint.
+    if (decision.max_ttl.count() > 0) max_ttl = std::min(max_ttl, decision.max_ttl.count());
+    TokenCall call{token, request.client_token, sudo,
+                   std::min(options_.default_lease_ttl.count(), max_ttl), max_ttl};
+    const bool creating = request.path.starts_with("create");
+    api::Response response = tokens_->handle(request, call);
+    if (creating && response.status == 200) warn_unknown_policies(response);
+    return response;
   }
   if (path == "sys/seal") {
     if (!is_write(op)) return method_not_allowed();
@@ -284,6 +294,19 @@ api::Response Core::dispatch(api::Request request, const TokenEntry& token,
     return api::Response::json(200, api::envelope(std::move(data)));
   }
   return api::Response::error(404, {"no handler for route \"" + path + "\""});
+}
+
+void Core::warn_unknown_policies(api::Response& response) const {
+  if (!response.body || !response.body->contains("auth")) return;
+  const auto& auth = (*response.body)["auth"];
+  if (!auth.is_object() || !auth.contains("policies")) return;
+  nlohmann::json warnings = nlohmann::json::array();
+  for (const auto& name : auth["policies"]) {
+    if (name.is_string() && !policies_.find(name.get<std::string>())) {
+      warnings.push_back("Policy \"" + name.get<std::string>() + "\" does not exist");
+    }
+  }
+  if (!warnings.empty()) (*response.body)["warnings"] = std::move(warnings);
 }
 
 nlohmann::json Core::token_mount_json() const {
@@ -607,6 +630,10 @@ api::Response Core::handle_mounts(const api::Request& request) {
         auto max_ttl = ttl_field(*config, "max_lease_ttl");
         if (!default_ttl) return api::Response::error(default_ttl.error());
         if (!max_ttl) return api::Response::error(max_ttl.error());
+        if (*default_ttl > 0 && *max_ttl > 0 && *default_ttl > *max_ttl) {
+          return api::Response::error(
+              invalid_argument("given default lease TTL greater than given max lease TTL"));
+        }
         entry.default_lease_ttl = *default_ttl;
         entry.max_lease_ttl = *max_ttl;
       }

@@ -98,6 +98,8 @@ class Core {
   api::Response handle_mounts(const api::Request& request);
   // The always-present token auth mount, as sys/auth shows it.
   nlohmann::json token_mount_json() const;
+  // Vault warns when a new token names a policy that does not exist.
+  void warn_unknown_policies(api::Response& response) const;
   // Finishes an unseal: loads what lives behind the barrier.
   Status after_unseal();
   nlohmann::json seal_status_json(const seal::UnsealProgress& progress);

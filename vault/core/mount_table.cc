@@ -60,8 +60,9 @@ nlohmann::json MountEntry::describe() const {
 }
 
 MountTable::MountTable(barrier::Barrier& barrier, const Clock& clock,
-                       std::span<const engines::EngineRegistration> engines)
-    : barrier_(barrier), clock_(clock), engines_(engines) {
+                       std::span<const engines::EngineRegistration> engines,
+                       std::int64_t system_default_ttl)
+    : barrier_(barrier), clock_(clock), engines_(engines), system_default_ttl_(system_default_ttl) {
   table_.store(std::make_shared<const Snapshot>());
 }
 
@@ -85,6 +86,8 @@ Result<std::shared_ptr<const Mount>> MountTable::start(MountEntry entry) const {
     context.storage = std::make_unique<barrier::BarrierView>(
         barrier_, std::string(kDataPrefix) + entry.uuid + "/");
     context.clock = &clock_;
+    context.default_lease_ttl =
+        entry.default_lease_ttl > 0 ? entry.default_lease_ttl : system_default_ttl_;
     context.mount_path = entry.path;
     COFFER_ASSIGN_OR_RETURN(auto engine, registration.factory(std::move(context), entry.options));
     auto mount = std::make_shared<Mount>();
@@ -219,6 +222,12 @@ Status MountTable::tune(std::string_view raw_path, const nlohmann::json& changes
   if (auto o = changes.find("options"); o != changes.end() && o->is_object()) {
     if (!entry.options.is_object()) entry.options = nlohmann::json::object();
     for (auto& [k, v] : o->items()) entry.options[k] = v;
+  }
+  for (const auto& registration : engines_) {
+    if (registration.info.type == entry.type && registration.upgrade != nullptr) {
+      barrier::BarrierView view(barrier_, std::string(kDataPrefix) + entry.uuid + "/");
+      COFFER_TRY(registration.upgrade(view, it->second->entry.options, entry.options, clock_));
+    }
   }
   COFFER_ASSIGN_OR_RETURN(auto mount, start(std::move(entry)));
   auto next = std::make_shared<Snapshot>(*current);

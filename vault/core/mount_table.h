@@ -50,8 +50,9 @@ struct Route {
 
 class MountTable {
  public:
+  // `system_default_ttl` (seconds) is what a mount without its own default uses.
   MountTable(barrier::Barrier& barrier, const Clock& clock,
-             std::span<const engines::EngineRegistration> engines);
+             std::span<const engines::EngineRegistration> engines, std::int64_t system_default_ttl);
 
   // Reads the persisted table and starts every engine (after unseal).
   Status load();
@@ -82,6 +83,7 @@ class MountTable {
   barrier::Barrier& barrier_;
   const Clock& clock_;
   const std::span<const engines::EngineRegistration> engines_;
+  const std::int64_t system_default_ttl_;
   std::mutex write_mutex_;  // serialises mount/unmount/tune/load
   std::atomic<std::shared_ptr<const Snapshot>> table_;
 };

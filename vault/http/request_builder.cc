@@ -80,6 +80,27 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+std::expected<nlohmann::json, RequestError> parse_form(std::string_view body,
+                                                       const api::JsonLimits& limits) {
+  nlohmann::json out = nlohmann::json::object();
+  std::uint32_t strings = 0;
+  while (!body.empty()) {
+    const auto amp = body.find('&');
+    const std::string_view pair = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
+    if (pair.empty()) continue;
+    if ((strings += 2) > limits.max_strings) {
+      return std::unexpected(error(400, "refused form input due to high complexity"));
+    }
+    const auto eq = pair.find('=');
+    auto key = percent_decode(pair.substr(0, eq), true);
+    auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+    if (!key || !value) return std::unexpected(error(400, "invalid form body"));
+    out[*key] = std::move(*value);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::expected<api::Request, RequestError> build_request(const RawRequest& raw,
@@ -168,6 +189,16 @@ std::expected<api::Request, RequestError> build_request(const RawRequest& raw,
   }
   req.remote_address = std::string(raw.remote_address);
 
+  // Vault also takes form-encoded bodies (anything not starting like JSON).
+  const auto first = raw.body.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && raw.body[first] != '{' && raw.body[first] != '[' &&
+      iequals(trim(raw.content_type.substr(0, raw.content_type.find(';'))),
+              "application/x-www-form-urlencoded")) {
+    auto form = parse_form(raw.body, limits);
+    if (!form) return std::unexpected(form.error());
+    req.body = std::move(*form);
+    return req;
+  }
   auto body = api::parse_json_body(raw.body, limits);
   if (!body) return std::unexpected(error(400, body.error().message()));
   req.body = std::move(*body);
