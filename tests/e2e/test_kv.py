@@ -493,6 +493,22 @@ class MountsTest(DevServerCase):
         self.assertEqual(auth["data"]["token/"]["type"], "token")
         self.assertIn("token/", auth)
 
+    def test_move_backend_keeps_the_data_at_the_new_path(self):
+        src, dst = unique("mvsrc"), unique("mvdst")
+        self.root.sys.enable_secrets_engine("kv", path=src, options={"version": "2"})
+        self.root.secrets.kv.v2.create_or_update_secret("k", {"v": "moved"}, mount_point=src)
+        resp = self.root.sys.move_backend(src, dst)
+        self.assertIn(resp.status_code, (200, 204))
+        mounts = self.root.sys.list_mounted_secrets_engines()["data"]
+        self.assertNotIn(src + "/", mounts)
+        self.assertIn(dst + "/", mounts)
+        read = self.root.secrets.kv.v2.read_secret_version("k", mount_point=dst)
+        self.assertEqual(read["data"]["data"], {"v": "moved"})
+        self.assertEqual(self.raw("GET", src + "/data/k").status_code, 404)
+        # Moving onto an existing mount is a conflict.
+        r = self.raw("POST", "sys/remount", json={"from": dst, "to": "secret"})
+        self.assertEqual(r.status_code, 409, r.text)
+
     def test_enable_read_tune_disable(self):
         mount = unique("m1")
         resp = self.root.sys.enable_secrets_engine("kv", path=mount, description="first one",

@@ -268,6 +268,17 @@ api::Response Core::dispatch(api::Request request, const TokenEntry& token,
   }
   if (path == "sys/rotate") return is_write(op) ? handle_rotate() : method_not_allowed();
   if (path == "sys/mounts" || path.starts_with("sys/mounts/")) return handle_mounts(request);
+  if (path == "sys/remount") {
+    if (!is_write(op)) return method_not_allowed();
+    auto from = fields::string_field(request.body, "from");
+    auto to = fields::string_field(request.body, "to");
+    if (!from) return api::Response::error(from.error());
+    if (!to) return api::Response::error(to.error());
+    if (!*from || !*to)
+      return api::Response::error(invalid_argument("'from' and 'to' are required"));
+    if (Status s = mounts_.remount(**from, **to); !s.ok()) return api::Response::error(s);
+    return api::Response::no_content();
+  }
   if (path == "sys/policy" || path.starts_with("sys/policy/") || path == "sys/policies/acl/" ||
       path.starts_with("sys/policies/acl/")) {
     return handle_policies(request);

@@ -203,6 +203,30 @@ Status MountTable::unmount(std::string_view raw_path) {
   return ok_status();
 }
 
+Status MountTable::remount(std::string_view raw_from, std::string_view raw_to) {
+  COFFER_ASSIGN_OR_RETURN(auto from, normalise_path(raw_from));
+  COFFER_ASSIGN_OR_RETURN(auto to, normalise_path(raw_to));
+  std::lock_guard lock(write_mutex_);
+  auto current = table_.load();
+  auto it = current->find(from);
+  if (it == current->end()) return invalid_argument("no secrets engine mounted at " + from);
+  for (const auto& [path, mount] : *current) {
+    if (path == from) continue;
+    if (to.starts_with(path) || path.starts_with(to)) {
+      return conflict("path is already in use at " + path);
+    }
+  }
+  MountEntry entry = it->second->entry;
+  entry.path = to;
+  COFFER_ASSIGN_OR_RETURN(auto mount, start(std::move(entry)));
+  auto next = std::make_shared<Snapshot>(*current);
+  next->erase(from);
+  next->emplace(to, std::move(mount));
+  COFFER_TRY(persist(*next));
+  table_.store(std::move(next));
+  return ok_status();
+}
+
 Status MountTable::tune(std::string_view raw_path, const nlohmann::json& changes) {
   COFFER_ASSIGN_OR_RETURN(auto path, normalise_path(raw_path));
   std::lock_guard lock(write_mutex_);

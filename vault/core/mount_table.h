@@ -68,6 +68,9 @@ class MountTable {
   Status mount(MountEntry entry);
   // Removes the mount and every entry in its storage view. Absent path: ok.
   Status unmount(std::string_view path);
+  // Moves a mount to a new path; its data (keyed by the mount's uuid) stays.
+  // Errors: 400 when `from` is not mounted or a path is invalid, 409 on conflict.
+  Status remount(std::string_view from, std::string_view to);
   // Applies tuning (TTLs, description, options) and persists it.
   Status tune(std::string_view path, const nlohmann::json& changes);
 
