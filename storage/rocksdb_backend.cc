@@ -1,9 +1,9 @@
 #include <rocksdb/db.h>
 
-#include <filesystem>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/write_batch.h>
+#include <filesystem>
 
 #include "storage/backend.h"
 
@@ -85,7 +85,8 @@ Result<std::unique_ptr<Backend>> open_rocksdb_backend(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
     std::filesystem::create_directories(path, ec);
-    if (ec) return fail(internal_error("cannot create storage directory " + path + ": " + ec.message()));
+    if (ec)
+      return fail(internal_error("cannot create storage directory " + path + ": " + ec.message()));
     std::filesystem::permissions(path, std::filesystem::perms::owner_all, ec);
   }
   rocksdb::Options options;

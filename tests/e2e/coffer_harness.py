@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import unittest
+import uuid
 
 import requests
 
@@ -529,3 +530,27 @@ class TempDirTestCase(unittest.TestCase):
     def track(self, server):
         self._servers.append(server)
         return server
+
+
+def unique(prefix):
+    """A name no other test uses: prefix plus 10 random hex digits."""
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:10])
+
+
+class DevServerCase(unittest.TestCase):
+    """One dev server (KV v2 at secret/) per test class, with a random root token id.
+    Subclasses get cls.server, cls.root_token, cls.root (an hvac client) and raw()."""
+
+    @classmethod
+    def setUpClass(cls):
+        tmp = tempfile.TemporaryDirectory(prefix="coffer-e2e-")
+        cls.addClassCleanup(tmp.cleanup)
+        cls.root_token = "e2e-root-" + uuid.uuid4().hex
+        cls.server = CofferServer.dev(tmp.name, root_token=cls.root_token)
+        cls.addClassCleanup(cls.server.kill)
+        cls.server.start()
+        cls.root = cls.server.hvac(cls.root_token)
+
+    def raw(self, method, path, token=None, **kwargs):
+        return self.server.request(method, path, token=self.root_token if token is None else token,
+                                   **kwargs)

@@ -12,10 +12,8 @@ reference.
 import os
 import re
 import sys
-import tempfile
 import time
 import unittest
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -28,28 +26,15 @@ RFC3339_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\
 MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
 
 
-def unique(prefix):
-    return "%s-%s" % (prefix, uuid.uuid4().hex[:10])
+unique = h.unique
 
 
-class DevServerCase(unittest.TestCase):
-    """One dev server (KV v2 at secret/) per test class, with a random root token id."""
-
+class DevServerCase(h.DevServerCase):
     @classmethod
     def setUpClass(cls):
-        tmp = tempfile.TemporaryDirectory(prefix="coffer-e2e-")
-        cls.addClassCleanup(tmp.cleanup)
-        cls.root_token = "e2e-root-" + uuid.uuid4().hex
-        cls.server = h.CofferServer.dev(tmp.name, root_token=cls.root_token)
-        cls.addClassCleanup(cls.server.kill)
-        cls.server.start()
-        cls.root = cls.server.hvac(cls.root_token)
+        super().setUpClass()
         cls.kv1 = cls.root.secrets.kv.v1
         cls.kv2 = cls.root.secrets.kv.v2
-
-    def raw(self, method, path, token=None, **kwargs):
-        return self.server.request(method, path, token=self.root_token if token is None else token,
-                                   **kwargs)
 
     def assert_404_empty(self, response):
         self.assertEqual(response.status_code, 404, response.text)

@@ -16,9 +16,7 @@ import datetime
 import json
 import os
 import sys
-import tempfile
 import unittest
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -29,28 +27,11 @@ import coffer_harness as h  # noqa: E402
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]  # datetime.weekday() order
 
 
-def unique(prefix):
-    return "%s-%s" % (prefix, uuid.uuid4().hex[:10])
+unique = h.unique
 
 
-class DevServerCase(unittest.TestCase):
-    """One dev server (KV v2 at secret/) per test class, with a random root token id."""
-
-    @classmethod
-    def setUpClass(cls):
-        tmp = tempfile.TemporaryDirectory(prefix="coffer-e2e-")
-        cls.addClassCleanup(tmp.cleanup)
-        cls.root_token = "e2e-root-" + uuid.uuid4().hex
-        cls.server = h.CofferServer.dev(tmp.name, root_token=cls.root_token)
-        cls.addClassCleanup(cls.server.kill)
-        cls.server.start()
-        cls.root = cls.server.hvac(cls.root_token)
-
-    # ---- helpers
-
-    def raw(self, method, path, token=None, **kwargs):
-        return self.server.request(method, path, token=self.root_token if token is None else token,
-                                   **kwargs)
+class DevServerCase(h.DevServerCase):
+    """Shared dev-server base from the harness."""
 
     def put_policy(self, name, text):
         resp = self.root.sys.create_or_update_policy(name=name, policy=text)

@@ -13,10 +13,8 @@ import datetime
 import os
 import re
 import sys
-import tempfile
 import time
 import unittest
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -32,28 +30,11 @@ RFC3339_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\
 DEFAULT_TTL = 768 * 3600  # system default lease TTL (vault-api.md §1.9)
 
 
-def unique(prefix):
-    return "%s-%s" % (prefix, uuid.uuid4().hex[:10])
+unique = h.unique
 
 
-class DevServerCase(unittest.TestCase):
-    """One dev server (KV v2 at secret/) per test class, with a random root token id."""
-
-    @classmethod
-    def setUpClass(cls):
-        tmp = tempfile.TemporaryDirectory(prefix="coffer-e2e-")
-        cls.addClassCleanup(tmp.cleanup)
-        cls.root_token = "e2e-root-" + uuid.uuid4().hex
-        cls.server = h.CofferServer.dev(tmp.name, root_token=cls.root_token)
-        cls.addClassCleanup(cls.server.kill)
-        cls.server.start()
-        cls.root = cls.server.hvac(cls.root_token)
-
-    # ---- helpers
-
-    def raw(self, method, path, token=None, **kwargs):
-        return self.server.request(method, path, token=self.root_token if token is None else token,
-                                   **kwargs)
+class DevServerCase(h.DevServerCase):
+    """Shared dev-server base from the harness."""
 
     def client(self, token):
         return self.server.hvac(token)
