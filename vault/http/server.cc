@@ -231,7 +231,16 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       return send(api::Response::error(built.error().status, std::move(messages)), keep_alive,
                   head);
     }
-    send(state_.core.handle(std::move(*built)), keep_alive, head);
+    const std::string path = built->path;
+    api::Response response = state_.core.handle(std::move(*built));
+    // Server-side failures (not the expected 503 while sealed) reach the operator's log. Error
+    // messages are safe by contract (no secret values); the logical path is what Vault logs too.
+    if (response.status >= 500 && response.status != 503 && log::enabled(log::Level::kError)) {
+      std::string what = response.body ? render_body(response) : std::string();
+      log::error("request to " + path + " failed with " + std::to_string(response.status) + ": " +
+                 what);
+    }
+    send(response, keep_alive, head);
   }
 
   // Answers a request that could not be read whole, then closes. The client may
