@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 
+#include "auth/token/token_cache.h"
 #include "auth/token/token_codec.h"
 #include "vault/base/aes_gcm.h"
 #include "vault/base/encoding.h"
@@ -135,7 +136,12 @@ class BarrierTokenStore final : public core::TokenStore {
       }
     } else {
       COFFER_ASSIGN_OR_RETURN(auto hash, hash_token(token));
-      COFFER_ASSIGN_OR_RETURN(entry, load_entry(hash));
+      entry = cache_.find(hash);
+      if (!entry) {
+        const std::uint64_t generation = cache_.generation();
+        COFFER_ASSIGN_OR_RETURN(entry, load_entry(hash));
+        if (entry) cache_.insert(*entry, generation);
+      }
     }
     if (!entry) return entry;
     if (entry->expire_time != 0 && entry->expire_time <= clock_.unix_seconds()) {
@@ -164,7 +170,8 @@ class BarrierTokenStore final : public core::TokenStore {
     if (!current) return permission_denied();
     if (current->num_uses == 1) return revoke_tree_locked(current->id_hash, true);
     current->num_uses -= 1;
-    return storage_.put(std::string(kIdPrefix) + current->id_hash, entry_to_json(*current).dump());
+    return write_entries({storage::WriteOp::put(std::string(kIdPrefix) + current->id_hash,
+                                                entry_to_json(*current).dump())});
   }
 
   Result<std::string> create_root_token(std::string_view requested_id) override {
@@ -192,6 +199,7 @@ class BarrierTokenStore final : public core::TokenStore {
   }
 
   void seal() override {
+    cache_.clear();
     std::lock_guard lock(key_mutex_);
     salt_.store(nullptr);
     batch_key_.store(nullptr);
@@ -380,6 +388,15 @@ class BarrierTokenStore final : public core::TokenStore {
     return std::move(*entry);
   }
 
+  // Every change to existing entries goes through here: the cache generation
+  // moves before and after the write, so no cached copy outlives the change.
+  Status write_entries(const std::vector<storage::WriteOp>& ops) {
+    cache_.invalidate();
+    Status s = storage_.write_batch(ops);
+    cache_.invalidate();
+    return s;
+  }
+
   // Writes a new service token's entry, accessor and parent index in one batch.
   Result<std::string> store_new_service_token(core::TokenEntry& entry, std::string id) {
     if (id.empty()) id = "hvs." + random_base62(kTokenRandomChars);
@@ -463,7 +480,7 @@ class BarrierTokenStore final : public core::TokenStore {
                                                  "/" + *it));
         }
       }
-      COFFER_TRY(storage_.write_batch(ops));
+      COFFER_TRY(write_entries(ops));
     }
     return ok_status();
   }
@@ -499,7 +516,7 @@ class BarrierTokenStore final : public core::TokenStore {
         ops.push_back(storage::WriteOp::put(std::string(kIdPrefix) + child_hash,
                                             entry_to_json(*child).dump()));
       }
-      COFFER_TRY(storage_.write_batch(ops));
+      COFFER_TRY(write_entries(ops));
     }
     return revoke_tree_locked(hash, true);
   }
@@ -700,8 +717,8 @@ class BarrierTokenStore final : public core::TokenStore {
     }
     if (ttl <= 0) return fail(permission_denied());
     current->expire_time = t + ttl;
-    COFFER_TRY(
-        storage_.put(std::string(kIdPrefix) + current->id_hash, entry_to_json(*current).dump()));
+    COFFER_TRY(write_entries({storage::WriteOp::put(std::string(kIdPrefix) + current->id_hash,
+                                                    entry_to_json(*current).dump())}));
     return std::move(*current);
   }
 
@@ -790,6 +807,7 @@ class BarrierTokenStore final : public core::TokenStore {
   std::mutex write_mutex_;  // serialises token tree changes (create, renew, revoke, use)
   std::atomic<std::shared_ptr<const SecretBytes>> salt_;
   std::atomic<std::shared_ptr<const SecretBytes>> batch_key_;
+  TokenCache cache_;
 };
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -707,6 +708,29 @@ class KvV2Engine final : public SecretEngine {
     return std::optional<KeyMetadata>(metadata_from_json(parsed));
   }
 
+  // Parsed metadata for reads, so a read does not decrypt and parse the version
+  // table every time. Every writer of a path erases its entry while holding the
+  // path's exclusive lock, and readers fill it only under the shared lock, so a
+  // cached table is never older than the last completed write. Bounded.
+  Result<std::shared_ptr<const KeyMetadata>> load_metadata_cached(const std::string& path) {
+    {
+      std::shared_lock lock(metadata_cache_mutex_);
+      if (auto it = metadata_cache_.find(path); it != metadata_cache_.end()) return it->second;
+    }
+    COFFER_ASSIGN_OR_RETURN(auto loaded, load_metadata(path));
+    if (!loaded) return std::shared_ptr<const KeyMetadata>();
+    auto shared = std::make_shared<const KeyMetadata>(std::move(*loaded));
+    std::unique_lock lock(metadata_cache_mutex_);
+    if (metadata_cache_.size() >= kMetadataCacheLimit) metadata_cache_.clear();
+    metadata_cache_.insert_or_assign(path, shared);
+    return shared;
+  }
+
+  void forget_metadata(const std::string& path) {
+    std::unique_lock lock(metadata_cache_mutex_);
+    metadata_cache_.erase(path);
+  }
+
   Result<Json> load_version_data(std::string_view path, std::uint64_t version) {
     COFFER_ASSIGN_OR_RETURN(auto stored, storage_.get(version_key(path, version)));
     if (!stored) return fail(internal_error("could not find version data"));
@@ -749,7 +773,7 @@ class KvV2Engine final : public SecretEngine {
     auto requested = query_integer(request, "version");
     if (!requested) return bad_request(requested.error());
     std::shared_lock lock(lock_for(path));
-    auto meta = load_metadata(path);
+    auto meta = load_metadata_cached(path);
     if (!meta) return api::Response::error(meta.error());
     if (!*meta) return not_found();
     const std::uint64_t number =
@@ -783,6 +807,7 @@ class KvV2Engine final : public SecretEngine {
     if (!config) return api::Response::error(config.error());
 
     std::unique_lock lock(lock_for(path));
+    forget_metadata(path);
     auto loaded = load_metadata(path);
     if (!loaded) return api::Response::error(loaded.error());
     if (patch && !*loaded) return not_found();
@@ -848,6 +873,7 @@ class KvV2Engine final : public SecretEngine {
 
   api::Response data_delete(const std::string& path) {
     std::unique_lock lock(lock_for(path));
+    forget_metadata(path);
     auto loaded = load_metadata(path);
     if (!loaded) return api::Response::error(loaded.error());
     if (!*loaded) return api::Response::no_content();
@@ -886,6 +912,7 @@ class KvV2Engine final : public SecretEngine {
     }
 
     std::unique_lock lock(lock_for(path));
+    forget_metadata(path);
     auto loaded = load_metadata(path);
     if (!loaded) return api::Response::error(loaded.error());
     if (!*loaded) return api::Response::no_content();
@@ -998,6 +1025,7 @@ class KvV2Engine final : public SecretEngine {
     if (!config) return api::Response::error(config.error());
 
     std::unique_lock lock(lock_for(path));
+    forget_metadata(path);
     auto loaded = load_metadata(path);
     if (!loaded) return api::Response::error(loaded.error());
     KeyMetadata meta;
@@ -1043,6 +1071,7 @@ class KvV2Engine final : public SecretEngine {
     if (path.empty() || path.ends_with('/')) return api::Response::no_content();
     if (Status s = validate_secret_path(path); !s.ok()) return bad_request(s);
     std::unique_lock lock(lock_for(path));
+    forget_metadata(path);
     auto loaded = load_metadata(path);
     if (!loaded) return api::Response::error(loaded.error());
     if (!*loaded) return api::Response::no_content();
@@ -1067,7 +1096,7 @@ class KvV2Engine final : public SecretEngine {
     if (Status s = validate_secret_path(path); !s.ok()) return bad_request(s);
 
     std::shared_lock lock(lock_for(path));
-    auto meta = load_metadata(path);
+    auto meta = load_metadata_cached(path);
     if (!meta) return api::Response::error(meta.error());
     if (!*meta) return not_found();
     const std::uint64_t number =
@@ -1094,6 +1123,9 @@ class KvV2Engine final : public SecretEngine {
   std::mutex config_mutex_;
   std::optional<EngineConfig> config_;  // guarded by config_mutex_; a copy of `config`
   std::array<std::shared_mutex, kLockStripes> locks_;  // per-path, striped
+  static constexpr std::size_t kMetadataCacheLimit = 10000;
+  std::shared_mutex metadata_cache_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const KeyMetadata>> metadata_cache_;
 };
 
 }  // namespace
