@@ -64,7 +64,7 @@ curl_batch() {
 
 # Preload: one curl config with nkeys POSTs, values of value_bytes bytes that
 # differ from key to key ("kNNNN-" then pseudo-random letters and digits).
-note "writing $nkeys secrets of $value_bytes bytes (${key_prefix#/v1/}0000..$(printf '%04d' $((nkeys - 1))), not timed)"
+note "writing $nkeys secrets of $value_bytes bytes (${key_prefix#/v1/}0000..$(printf 'k%04d' $((nkeys - 1))), not timed)"
 awk -v n="$nkeys" -v len="$value_bytes" -v base="$coffer_url$key_prefix" \
   -v ca="$cert_dir/ca.pem" -v token="$bench_root_token" 'BEGIN {
     srand(20261123)
@@ -72,12 +72,13 @@ awk -v n="$nkeys" -v len="$value_bytes" -v base="$coffer_url$key_prefix" \
     for (i = 0; i < n; i++) {
       v = sprintf("k%04d-", i)
       while (length(v) < len) v = v substr(chars, 1 + int(rand() * 62), 1)
+      if (i > 0) print "next"
       printf "url = \"%s%04d\"\n", base, i
       printf "cacert = \"%s\"\n", ca
       printf "header = \"X-Vault-Token: %s\"\n", token
       printf "header = \"Content-Type: application/json\"\n"
       printf "data = \"{\\\"data\\\":{\\\"v\\\":\\\"%s\\\"}}\"\n", v
-      printf "output = \"/dev/null\"\nwrite-out = \"%%{http_code}\\n\"\nsilent\nshow-error\nnext\n"
+      printf "output = \"/dev/null\"\nwrite-out = \"%%{http_code}\\n\"\nsilent\nshow-error\n"
     }
   }' >"$work_dir/write.curl"
 curl_batch "$work_dir/write.curl" >"$work_dir/write.codes"
@@ -92,9 +93,10 @@ ok="$(grep -c '^200$' "$work_dir/write.codes" || true)"
 awk -v n="$nkeys" -v base="$coffer_url$key_prefix" -v ca="$cert_dir/ca.pem" \
   -v token="$bench_root_token" 'BEGIN {
     for (i = 0; i < n; i++) {
+      if (i > 0) print "next"
       printf "url = \"%s%04d\"\ncacert = \"%s\"\n", base, i, ca
       printf "header = \"X-Vault-Token: %s\"\n", token
-      printf "output = \"/dev/null\"\nwrite-out = \"%%{http_code} %%{size_download}\\n\"\nsilent\nshow-error\nnext\n"
+      printf "output = \"/dev/null\"\nwrite-out = \"%%{http_code} %%{size_download}\\n\"\nsilent\nshow-error\n"
     }
   }' >"$work_dir/read.curl"
 curl_batch "$work_dir/read.curl" >"$work_dir/read.codes"

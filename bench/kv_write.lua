@@ -4,6 +4,8 @@
 -- every request of the run: thread t (of T) uses n = BASE + t, BASE + t + T,
 -- BASE + t + 2T, ... so no two requests, in any thread, write the same key.
 -- Each request is therefore a KV v2 create (version 1), never an update.
+-- (wrk calls request() once on the first thread to check the script and
+-- discards that request, so key BASE itself is never written.)
 --
 -- Usage: wrk ... -s bench/kv_write.lua https://127.0.0.1:PORT -- TOKEN T BASE PREFIX
 --   T = wrk's -t, BASE = first key number (use a new range each run),

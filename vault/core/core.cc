@@ -462,20 +462,32 @@ api::Response Core::handle_health(const api::Request& request) {
   } else if (sealed) {
     code = *code_param("sealedcode", 503);
   }
-  nlohmann::json body{{"initialized", initialized},
-                      {"sealed", sealed},
-                      {"standby", false},
-                      {"performance_standby", false},
-                      {"replication_performance_mode", "disabled"},
-                      {"replication_dr_mode", "disabled"},
-                      {"server_time_utc", clock_.unix_seconds()},
-                      {"version", kVersion}};
-  if (auto cluster = cluster_identity(); cluster && !sealed) {
-    body["cluster_name"] = cluster->name;
-    body["cluster_id"] = cluster->id;
+  // Load balancers poll this endpoint: the body only changes with the state and
+  // the second, so it is rendered once per second and state.
+  const std::int64_t now = clock_.unix_seconds();
+  auto cluster = sealed ? nullptr : cluster_identity();
+  auto cached = health_cache_.load();
+  if (!cached || cached->second != now || cached->sealed != sealed ||
+      cached->initialized != initialized || cached->cluster != cluster) {
+    nlohmann::json body{{"initialized", initialized},
+                        {"sealed", sealed},
+                        {"standby", false},
+                        {"performance_standby", false},
+                        {"replication_performance_mode", "disabled"},
+                        {"replication_dr_mode", "disabled"},
+                        {"server_time_utc", now},
+                        {"version", kVersion}};
+    if (cluster) {
+      body["cluster_name"] = cluster->name;
+      body["cluster_id"] = cluster->id;
+    }
+    cached = std::make_shared<const HealthBody>(
+        HealthBody{now, sealed, initialized, cluster, body.dump()});
+    health_cache_.store(cached);
   }
-  api::Response response = api::Response::json(code, std::move(body));
-  if (request.operation == api::Operation::kHead) response.body.reset();
+  api::Response response;
+  response.status = code;
+  if (request.operation != api::Operation::kHead) response.raw_body = cached->text;
   return response;
 }
 

@@ -115,6 +115,14 @@ class Core {
   const std::span<const engines::EngineRegistration> engines_;
   std::mutex wrapping_mutex_;  // makes unwrap single-use under concurrency
   std::atomic<std::shared_ptr<const ClusterIdentity>> cluster_;
+  struct HealthBody {
+    std::int64_t second;
+    bool sealed;
+    bool initialized;
+    std::shared_ptr<const ClusterIdentity> cluster;
+    std::string text;
+  };
+  std::atomic<std::shared_ptr<const HealthBody>> health_cache_;
 };
 
 }  // namespace coffer::core
