@@ -15,7 +15,8 @@ echo "== release: unit and end-to-end tests"
 (cd build && ctest --output-on-failure --timeout 900 -j "$jobs") || status=1
 
 echo "== sanitizer build (ASan + UBSan)"
-scripts/build.sh build-asan -DCOFFER_SANITIZE=ON
+# -O1: the sanitizers find the same bugs, and the tree builds much faster on 2 cores.
+scripts/build.sh build-asan -DCOFFER_SANITIZE=ON -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g"
 echo "== sanitizer: unit and end-to-end tests"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
