@@ -772,22 +772,32 @@ class KvV2Engine final : public SecretEngine {
   api::Response data_read(const std::string& path, const api::Request& request) {
     auto requested = query_integer(request, "version");
     if (!requested) return bad_request(requested.error());
+    return read_version(path, *requested, "data", [](Json&) {});
+  }
+
+  // Version `requested` (0 = the current one) of `path`, as data/ and subkeys/ show it:
+  // 404 for an absent version, 404 with the metadata for a deleted or destroyed one (as
+  // Vault does), else the stored data passed through `shape` under `field`.
+  template <typename Shape>
+  api::Response read_version(const std::string& path, std::int64_t requested_version,
+                             const char* field, Shape&& shape) {
     std::shared_lock lock(lock_for(path));
     auto meta = load_metadata_cached(path);
     if (!meta) return api::Response::error(meta.error());
     if (!*meta) return not_found();
-    const std::uint64_t number =
-        *requested > 0 ? static_cast<std::uint64_t>(*requested) : (*meta)->current_version;
+    const std::uint64_t number = requested_version > 0
+                                     ? static_cast<std::uint64_t>(requested_version)
+                                     : (*meta)->current_version;
     auto it = (*meta)->versions.find(number);
     if (it == (*meta)->versions.end()) return not_found();
-    Json data = {{"data", nullptr},
-                 {"metadata", version_metadata_json(number, it->second, **meta)}};
+    Json data = {{field, nullptr}, {"metadata", version_metadata_json(number, it->second, **meta)}};
     if (it->second.destroyed || is_deleted(it->second, now())) {
       return api::Response::json(404, api::envelope(std::move(data)));
     }
     auto stored = load_version_data(path, number);
     if (!stored) return api::Response::error(stored.error());
-    data["data"] = std::move(*stored);
+    shape(*stored);
+    data[field] = std::move(*stored);
     return api::Response::json(200, api::envelope(std::move(data)));
   }
 
@@ -1095,26 +1105,10 @@ class KvV2Engine final : public SecretEngine {
     if (path.empty() || path.ends_with('/')) return not_found();
     if (Status s = validate_secret_path(path); !s.ok()) return bad_request(s);
 
-    std::shared_lock lock(lock_for(path));
-    auto meta = load_metadata_cached(path);
-    if (!meta) return api::Response::error(meta.error());
-    if (!*meta) return not_found();
-    const std::uint64_t number =
-        *requested > 0 ? static_cast<std::uint64_t>(*requested) : (*meta)->current_version;
-    auto it = (*meta)->versions.find(number);
-    if (it == (*meta)->versions.end()) return not_found();
-    Json data = {{"subkeys", nullptr},
-                 {"metadata", version_metadata_json(number, it->second, **meta)}};
-    if (it->second.destroyed || is_deleted(it->second, now())) {
-      return api::Response::json(404, api::envelope(std::move(data)));
-    }
-    auto stored = load_version_data(path, number);
-    if (!stored) return api::Response::error(stored.error());
     const std::int64_t max_depth =
         *depth == 0 ? kMaxSubkeysDepth : std::min<std::int64_t>(*depth, kMaxSubkeysDepth);
-    strip_values(*stored, 1, max_depth);
-    data["subkeys"] = std::move(*stored);
-    return api::Response::json(200, api::envelope(std::move(data)));
+    return read_version(path, *requested, "subkeys",
+                        [max_depth](Json& stored) { strip_values(stored, 1, max_depth); });
   }
 
   const EngineContext context_;
