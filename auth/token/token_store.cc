@@ -543,16 +543,10 @@ class BarrierTokenStore final : public core::TokenStore {
     auto type = fields::string_field(body, "type");
     auto id = fields::string_field(body, "id");
     auto entity_alias = fields::string_field(body, "entity_alias");
-    for (const Status* s :
-         {policies ? nullptr : &policies.error(), meta ? nullptr : &meta.error(),
-          no_parent ? nullptr : &no_parent.error(), no_default ? nullptr : &no_default.error(),
-          renewable ? nullptr : &renewable.error(), ttl ? nullptr : &ttl.error(),
-          lease ? nullptr : &lease.error(), explicit_max ? nullptr : &explicit_max.error(),
-          period ? nullptr : &period.error(), display ? nullptr : &display.error(),
-          num_uses ? nullptr : &num_uses.error(), type ? nullptr : &type.error(),
-          id ? nullptr : &id.error(), entity_alias ? nullptr : &entity_alias.error()}) {
-      if (s != nullptr) return error(*s);
-    }
+    if (auto bad =
+            fields::first_error(policies, meta, no_parent, no_default, renewable, ttl, lease,
+                                explicit_max, period, display, num_uses, type, id, entity_alias))
+      return error(*bad);
     if (num_uses->value_or(0) < 0) return bad_request("number of uses cannot be negative");
     if (entity_alias->has_value()) return bad_request("entity_alias requires identity support");
 
@@ -766,15 +760,9 @@ class BarrierTokenStore final : public core::TokenStore {
         auto uses = fields::int_field(b, "token_num_uses");
         auto no_default = fields::bool_field(b, "token_no_default_policy");
         auto type = fields::string_field(b, "token_type");
-        for (const Status* s :
-             {allowed ? nullptr : &allowed.error(), disallowed ? nullptr : &disallowed.error(),
-              orphan ? nullptr : &orphan.error(), renewable ? nullptr : &renewable.error(),
-              suffix ? nullptr : &suffix.error(), ttl ? nullptr : &ttl.error(),
-              max_ttl ? nullptr : &max_ttl.error(), explicit_max ? nullptr : &explicit_max.error(),
-              period ? nullptr : &period.error(), uses ? nullptr : &uses.error(),
-              no_default ? nullptr : &no_default.error(), type ? nullptr : &type.error()}) {
-          if (s != nullptr) return error(*s);
-        }
+        if (auto bad = fields::first_error(allowed, disallowed, orphan, renewable, suffix, ttl,
+                                           max_ttl, explicit_max, period, uses, no_default, type))
+          return error(*bad);
         if (*allowed) role.allowed_policies = normalise_policies(**allowed);
         if (*disallowed) role.disallowed_policies = normalise_policies(**disallowed);
         if (*orphan) role.orphan = **orphan;

@@ -34,6 +34,15 @@ Result<std::optional<std::vector<std::string>>> string_list_field(const nlohmann
 Result<std::optional<std::map<std::string, std::string>>> string_map_field(
     const nlohmann::json& body, std::string_view name);
 
+// The first error among several decoded fields, so a handler can read all its
+// fields and then reject the request in one place.
+template <typename... Results>
+std::optional<Status> first_error(const Results&... results) {
+  std::optional<Status> error;
+  ((error || results.has_value() ? void() : void(error = results.error())), ...);
+  return error;
+}
+
 // Go's strconv.ParseBool.
 std::optional<bool> parse_go_bool(std::string_view text);
 
