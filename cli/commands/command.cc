@@ -175,4 +175,22 @@ int print_success(std::string_view text) {
   return 0;
 }
 
+int list_keys(CommandRun& run, const std::string& path, const std::string& shown_path) {
+  const ApiRequest request{"LIST", path};
+  auto response = run.api().send(request);
+  if (!response) return print_error("listing " + path, response.error());
+  if (response->status == 404) return api_failure("No value found at " + shown_path);
+  if (!response->ok())
+    return print_error("listing " + path, run.api().api_error(request, *response));
+  const nlohmann::json keys =
+      response->body.value("data", nlohmann::json::object()).value("keys", nlohmann::json::array());
+  if (run.json()) {
+    std::cout << format_json(keys);
+    return 0;
+  }
+  print_warnings(response->body);
+  std::cout << format_list(keys);
+  return 0;
+}
+
 }  // namespace coffer::cli

@@ -93,6 +93,10 @@ int print_error(std::string_view what, const Status& status);
 // words itself ("No value found at secret/data/x").
 int api_failure(std::string_view message);
 
+// LIST `path` and print its keys (json or table), as `list` and `kv list` do;
+// an empty listing (404) reads "No value found at <shown_path>".
+int list_keys(CommandRun& run, const std::string& path, const std::string& shown_path);
+
 // Prints the response as JSON, or its secret table (auth, lease, data) for
 // table output. Returns 0.
 int print_secret(const CommandRun& run, const nlohmann::json& response);

@@ -89,22 +89,7 @@ int run_list_command(const Args& args) {
                          FlagSpec(), 1, 1);
   return run_command(spec, args, [](CommandRun& run) {
     const std::string path = sanitize_path(run.args[0]) + "/";
-    const ApiRequest request{"LIST", path};
-    auto response = run.api().send(request);
-    if (!response) return print_error("listing " + path, response.error());
-    if (response->status == 404) return api_failure("No value found at " + path);
-    if (!response->ok()) {
-      return print_error("listing " + path, run.api().api_error(request, *response));
-    }
-    const nlohmann::json keys = response->body.value("data", nlohmann::json::object())
-                                    .value("keys", nlohmann::json::array());
-    if (run.json()) {
-      std::cout << format_json(keys);
-      return 0;
-    }
-    print_warnings(response->body);
-    std::cout << format_list(keys);
-    return 0;
+    return list_keys(run, path, path);
   });
 }
 

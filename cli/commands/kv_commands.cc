@@ -281,22 +281,7 @@ int run_list(const Args& args) {
     auto target = kv_target_for(run, run.args[0], code);
     if (!target) return code;
     const std::string full = target->api_path("metadata");
-    const ApiRequest request{"LIST", full};
-    auto response = run.api().send(request);
-    if (!response) return print_error("listing " + full, response.error());
-    if (response->status == 404) return api_failure("No value found at " + full + "/");
-    if (!response->ok()) {
-      return print_error("listing " + full, run.api().api_error(request, *response));
-    }
-    const nlohmann::json keys = response->body.value("data", nlohmann::json::object())
-                                    .value("keys", nlohmann::json::array());
-    if (run.json()) {
-      std::cout << format_json(keys);
-      return 0;
-    }
-    print_warnings(response->body);
-    std::cout << format_list(keys);
-    return 0;
+    return list_keys(run, full, full + "/");
   });
 }
 
