@@ -35,6 +35,12 @@ constexpr auto kWriteTimeout = std::chrono::seconds(30);
 // read and throw away so the client gets to read the answer.
 constexpr auto kDiscardTime = std::chrono::seconds(2);
 constexpr std::size_t kDiscardLimit = 64u << 20;
+// Requests that change state wait on a synced storage write (or, later, on an
+// external system). They run on this many pool threads instead of the io
+// threads, so one slow fsync never stalls the reads multiplexed on an io thread,
+// and concurrent writers reach RocksDB together, where they share one sync
+// (group commit) instead of queueing behind one io thread each.
+constexpr int kBlockingThreads = 32;
 
 struct ListenerRuntime {
   config::ListenerConfig config;
@@ -56,8 +62,9 @@ class SessionBase {
 };
 
 struct ServerState {
-  explicit ServerState(core::Core& c) : core(c) {}
+  explicit ServerState(core::Core& c) : core(c), blocking(kBlockingThreads) {}
   core::Core& core;
+  net::thread_pool blocking;
   std::atomic<bool> draining{false};
   std::atomic<int> active_sessions{0};
   std::mutex sessions_mutex;
@@ -231,8 +238,30 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       return send(api::Response::error(built.error().status, std::move(messages)), keep_alive,
                   head);
     }
-    const std::string path = built->path;
-    api::Response response = state_.core.handle(std::move(*built));
+    if (runs_inline(built->operation)) {
+      std::string path = built->path;
+      const api::Response response = state_.core.handle(std::move(*built));
+      return respond(response, path, keep_alive, head);
+    }
+    // The work guard keeps this session's io_context running while the request is in the pool.
+    net::post(state_.blocking, [self = this->shared_from_this(), request = std::move(*built),
+                                guard = net::make_work_guard(stream_.get_executor()), keep_alive,
+                                head]() mutable {
+      std::string path = request.path;
+      auto response = std::make_shared<api::Response>(self->state_.core.handle(std::move(request)));
+      net::post(guard.get_executor(), [self, response, path = std::move(path), keep_alive, head] {
+        self->respond(*response, path, keep_alive, head);
+      });
+    });
+  }
+
+  // Reads are the hot path and never wait on a sync: they stay on the io thread.
+  static bool runs_inline(api::Operation op) {
+    return op == api::Operation::kRead || op == api::Operation::kList ||
+           op == api::Operation::kHead;
+  }
+
+  void respond(const api::Response& response, const std::string& path, bool keep_alive, bool head) {
     // Server-side failures (not the expected 503 while sealed) reach the operator's log. Error
     // messages are safe by contract (no secret values); the logical path is what Vault logs too.
     if (response.status >= 500 && response.status != 503 && log::enabled(log::Level::kError)) {
@@ -482,6 +511,8 @@ class BeastServer final : public Server {
     contexts_.main().run();
     contexts_.stop_all();
     for (auto& t : pool) t.join();
+    // Requests still in the blocking pool finish before the core they use goes away.
+    state_.blocking.join();
     return ok_status();
   }
 
