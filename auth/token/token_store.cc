@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 
 #include "auth/token/token_cache.h"
 #include "auth/token/token_codec.h"
@@ -188,7 +189,7 @@ class BarrierTokenStore final : public core::TokenStore {
 
   Result<std::string> mint(core::TokenEntry& entry) override {
     entry.type = "service";
-    std::lock_guard lock(write_mutex_);
+    std::shared_lock lock(write_mutex_);
     return store_new_service_token(entry, {});
   }
 
@@ -397,8 +398,21 @@ class BarrierTokenStore final : public core::TokenStore {
     return s;
   }
 
+  template <template <typename> typename Lock>
+  Result<std::string> create_locked(core::TokenEntry& entry, const std::string& id) {
+    Lock lock(write_mutex_);
+    return store_new_service_token(entry, id);
+  }
+
   // Writes a new service token's entry, accessor and parent index in one batch.
+  // Callers hold write_mutex_ (shared is enough): revocations, which hold it
+  // alone, cannot run between the parent check and the write, so no child is
+  // ever written under a parent that was just revoked.
   Result<std::string> store_new_service_token(core::TokenEntry& entry, std::string id) {
+    if (!entry.parent_hash.empty()) {
+      COFFER_ASSIGN_OR_RETURN(auto parent, load_entry(entry.parent_hash));
+      if (!parent) return fail(permission_denied());
+    }
     if (id.empty()) id = "hvs." + random_base62(kTokenRandomChars);
     COFFER_ASSIGN_OR_RETURN(entry.id_hash, hash_token(id));
     COFFER_ASSIGN_OR_RETURN(auto existing, storage_.get(std::string(kIdPrefix) + entry.id_hash));
@@ -677,8 +691,10 @@ class BarrierTokenStore final : public core::TokenStore {
         if (custom.find('.') != std::string::npos)
           return bad_request("token IDs can not contain a period");
       }
-      std::lock_guard lock(write_mutex_);
-      auto stored = store_new_service_token(entry, custom);
+      // A random id cannot collide, so creations share the lock and their synced writes
+      // commit together; a caller-chosen id is checked for duplicates, which needs it alone.
+      auto stored = custom.empty() ? create_locked<std::shared_lock>(entry, custom)
+                                   : create_locked<std::unique_lock>(entry, custom);
       if (!stored) return error(stored.error());
       token = std::move(*stored);
     }
@@ -791,8 +807,9 @@ class BarrierTokenStore final : public core::TokenStore {
 
   barrier::LogicalStorage& storage_;
   const Clock& clock_;
-  std::mutex key_mutex_;    // serialises creating the salt and batch key
-  std::mutex write_mutex_;  // serialises token tree changes (create, renew, revoke, use)
+  std::mutex key_mutex_;  // serialises creating the salt and batch key
+  // Token tree changes (renew, revoke, use) hold it alone; creations share it.
+  std::shared_mutex write_mutex_;
   std::atomic<std::shared_ptr<const SecretBytes>> salt_;
   std::atomic<std::shared_ptr<const SecretBytes>> batch_key_;
   TokenCache cache_;
