@@ -772,12 +772,15 @@ class KvV2Engine final : public SecretEngine {
   api::Response data_read(const std::string& path, const api::Request& request) {
     auto requested = query_integer(request, "version");
     if (!requested) return bad_request(requested.error());
-    return read_version(path, *requested, "data", [](Json&) {});
+    // The stored version is the data object as JSON text already.
+    return read_version(path, *requested, "data",
+                        [](std::string stored) -> Result<std::string> { return stored; });
   }
 
   // Version `requested` (0 = the current one) of `path`, as data/ and subkeys/ show it:
   // 404 for an absent version, 404 with the metadata for a deleted or destroyed one (as
-  // Vault does), else the stored data passed through `shape` under `field`.
+  // Vault does), else the stored data (JSON text) passed through `shape` under `field`. The
+  // answer is rendered as text: the read hot path never parses the stored data.
   template <typename Shape>
   api::Response read_version(const std::string& path, std::int64_t requested_version,
                              const char* field, Shape&& shape) {
@@ -790,15 +793,31 @@ class KvV2Engine final : public SecretEngine {
                                      : (*meta)->current_version;
     auto it = (*meta)->versions.find(number);
     if (it == (*meta)->versions.end()) return not_found();
-    Json data = {{field, nullptr}, {"metadata", version_metadata_json(number, it->second, **meta)}};
-    if (it->second.destroyed || is_deleted(it->second, now())) {
-      return api::Response::json(404, api::envelope(std::move(data)));
+    const std::string metadata = version_metadata_json(number, it->second, **meta).dump();
+    const bool gone = it->second.destroyed || is_deleted(it->second, now());
+    std::string value = "null";
+    if (!gone) {
+      auto stored = storage_.get(version_key(path, number));
+      if (!stored) return api::Response::error(stored.error());
+      if (!*stored) return api::Response::error(internal_error("could not find version data"));
+      auto shaped = shape(std::move(**stored));
+      if (!shaped) return api::Response::error(shaped.error());
+      value = std::move(*shaped);
     }
-    auto stored = load_version_data(path, number);
-    if (!stored) return api::Response::error(stored.error());
-    shape(*stored);
-    data[field] = std::move(*stored);
-    return api::Response::json(200, api::envelope(std::move(data)));
+    // {"<field>": value, "metadata": {...}} in the key order the JSON renderer would use.
+    std::string data;
+    data.reserve(value.size() + metadata.size() + 32);
+    const bool field_first = std::string_view(field) < "metadata";
+    data.append("{");
+    auto add = [&data](std::string_view key, std::string_view json) {
+      if (data.size() > 1) data.append(",");
+      data.append("\"").append(key).append("\":").append(json);
+    };
+    if (field_first) add(field, value);
+    add("metadata", metadata);
+    if (!field_first) add(field, value);
+    data.append("}");
+    return api::Response::json_text(gone ? 404 : 200, api::envelope_text(data));
   }
 
   // Create/update (a new version from `data`) and patch (a new version from the latest live
@@ -1108,7 +1127,14 @@ class KvV2Engine final : public SecretEngine {
     const std::int64_t max_depth =
         *depth == 0 ? kMaxSubkeysDepth : std::min<std::int64_t>(*depth, kMaxSubkeysDepth);
     return read_version(path, *requested, "subkeys",
-                        [max_depth](Json& stored) { strip_values(stored, 1, max_depth); });
+                        [max_depth](std::string stored) -> Result<std::string> {
+                          auto parsed = Json::parse(stored, nullptr, false);
+                          if (parsed.is_discarded() || !parsed.is_object()) {
+                            return fail(internal_error("kv version data is corrupt"));
+                          }
+                          strip_values(parsed, 1, max_depth);
+                          return parsed.dump();
+                        });
   }
 
   const EngineContext context_;

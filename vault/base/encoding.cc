@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
 
 namespace coffer {
@@ -50,14 +51,32 @@ std::optional<SecretBytes> secret_from_base64(std::string_view text) {
 }
 
 std::string random_uuid() {
-  ensure_crypto_initialised();
+  // Every response carries a fresh request id. UUIDs are identifiers, not
+  // keys, so they come from a per-thread buffer of CSPRNG bytes refilled 64
+  // ids at a time: one getrandom call per request was a measurable part of the
+  // KV read hot path.
+  constexpr std::size_t kPoolIds = 64;
+  thread_local std::array<std::uint8_t, 16 * kPoolIds> pool{};
+  thread_local std::size_t next = kPoolIds;
+  if (next == kPoolIds) {
+    ensure_crypto_initialised();
+    randombytes_buf(pool.data(), pool.size());
+    next = 0;
+  }
   std::array<std::uint8_t, 16> b{};
-  randombytes_buf(b.data(), b.size());
+  std::copy_n(pool.begin() + static_cast<std::ptrdiff_t>(16 * next), 16, b.begin());
+  ++next;
   b[6] = (b[6] & 0x0f) | 0x40;
   b[8] = (b[8] & 0x3f) | 0x80;
-  const std::string hex = to_hex(b);
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-         hex.substr(16, 4) + "-" + hex.substr(20);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  std::size_t pos = 0;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (pos == 8 || pos == 13 || pos == 18 || pos == 23) ++pos;
+    out[pos++] = kHex[b[i] >> 4];
+    out[pos++] = kHex[b[i] & 0x0f];
+  }
+  return out;
 }
 
 std::string random_base62(std::size_t length) {

@@ -44,6 +44,13 @@ struct Response {
     r.body = std::move(body);
     return r;
   }
+  // A body already rendered as JSON text.
+  static Response json_text(int status, std::string text) {
+    Response r;
+    r.status = status;
+    r.raw_body = std::move(text);
+    return r;
+  }
   static Response no_content() {
     Response r;
     r.status = 204;

@@ -158,10 +158,12 @@ api::Response Core::handle(api::Request request) {
     if (!decision.reason.empty()) errors.push_back(decision.reason);
     return api::Response::error(403, std::move(errors));
   }
-  if (request.wrap_ttl > 0 &&
-      !decision.wrapping_ttl_allows(std::chrono::seconds(request.wrap_ttl))) {
-    return api::Response::error(403,
-                                {"permission denied", "wrapping TTL outside the policy's bounds"});
+  // Also for unwrapped requests: a stanza with a wrapping bound makes wrapping mandatory.
+  if (!decision.wrapping_ttl_allows(std::chrono::seconds(request.wrap_ttl))) {
+    return api::Response::error(
+        403, {"permission denied", request.wrap_ttl > 0
+                                       ? "wrapping TTL outside the policy's bounds"
+                                       : "the policy requires this response to be wrapped"});
   }
   // A limited-use token spends a use only on a request it was allowed to make.
   if (Status s = tokens_->consume_use(**token); !s.ok()) return api::Response::error(s);

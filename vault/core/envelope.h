@@ -13,4 +13,9 @@ nlohmann::json envelope(nlohmann::json data);
 // sys/mounts, sys/policy, sys/key-status and similar legacy-read endpoints.
 nlohmann::json envelope_with_top_level_copy(nlohmann::json data);
 
+// The envelope as JSON text around `data_json`, which must be one rendered JSON
+// value. The KV read hot path answers with stored JSON as it is, rather than
+// parsing it into a tree only to render the tree again.
+std::string envelope_text(std::string_view data_json);
+
 }  // namespace coffer::api

@@ -61,7 +61,15 @@ api::Response Core::handle_cubbyhole(api::Request request, const TokenEntry& tok
 
 api::Response Core::wrap_response(api::Response response, std::int64_t ttl,
                                   const std::string& creation_path) {
-  if (response.status < 200 || response.status >= 300 || !response.body) return response;
+  if (response.status < 200 || response.status >= 300) return response;
+  if (!response.body && response.raw_body && response.content_type == "application/json") {
+    // Pre-rendered JSON (the KV read fast path) is wrapped like any other body.
+    auto parsed = nlohmann::json::parse(*response.raw_body, nullptr, false);
+    if (parsed.is_discarded()) return api::Response::error(internal_error("unreadable response"));
+    response.body = std::move(parsed);
+    response.raw_body.reset();
+  }
+  if (!response.body) return response;
   TokenEntry entry;
   entry.policies = {"response-wrapping"};
   entry.display_name = "response-wrapping";

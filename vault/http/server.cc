@@ -238,7 +238,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       return send(api::Response::error(built.error().status, std::move(messages)), keep_alive,
                   head);
     }
-    if (runs_inline(built->operation)) {
+    if (runs_inline(*built)) {
       std::string path = built->path;
       const api::Response response = state_.core.handle(std::move(*built));
       return respond(response, path, keep_alive, head);
@@ -255,10 +255,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     });
   }
 
-  // Reads are the hot path and never wait on a sync: they stay on the io thread.
-  static bool runs_inline(api::Operation op) {
-    return op == api::Operation::kRead || op == api::Operation::kList ||
-           op == api::Operation::kHead;
+  // Reads are the hot path and never wait on a sync: they stay on the io thread. A wrapped
+  // read stores its response (a synced write), so it goes to the pool like any write.
+  static bool runs_inline(const api::Request& request) {
+    const auto op = request.operation;
+    return request.wrap_ttl == 0 && (op == api::Operation::kRead || op == api::Operation::kList ||
+                                     op == api::Operation::kHead);
   }
 
   void respond(const api::Response& response, const std::string& path, bool keep_alive, bool head) {
