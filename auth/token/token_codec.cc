@@ -1,4 +1,5 @@
 #include "auth/token/token_codec.h"
+#include "vault/base/time_format.h"
 
 #include <ctime>
 
@@ -53,15 +54,6 @@ Result<core::TokenEntry> entry_from_json(const nlohmann::json& j) {
 std::int64_t remaining_ttl(const core::TokenEntry& e, std::int64_t now) {
   if (e.expire_time == 0) return 0;
   return std::max<std::int64_t>(0, e.expire_time - now);
-}
-
-std::string rfc3339(std::int64_t unix_seconds) {
-  const std::time_t t = unix_seconds;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char out[32];
-  std::strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return out;
 }
 
 namespace {

@@ -20,6 +20,5 @@ nlohmann::json auth_block(const core::TokenEntry& entry, std::string_view client
 nlohmann::json lookup_data(const core::TokenEntry& entry, std::string_view id, std::int64_t now);
 
 std::int64_t remaining_ttl(const core::TokenEntry& entry, std::int64_t now);
-std::string rfc3339(std::int64_t unix_seconds);
 
 }  // namespace coffer::auth::token

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "vault/base/duration.h"
+#include "vault/base/time_format.h"
 #include "vault/core/envelope.h"
 
 namespace coffer::engines::kv {
@@ -138,31 +139,6 @@ KeyMetadata metadata_from_json(const Json& j) {
 
 // ---------------------------------------------------------------------------------------------
 // Wire formats.
-
-// Go's time.RFC3339Nano in UTC: trailing zeros of the fraction (and a zero fraction) dropped.
-std::string rfc3339_nano(Nanos t) {
-  std::int64_t seconds = t / 1'000'000'000;
-  std::int64_t fraction = t % 1'000'000'000;
-  if (fraction < 0) {
-    fraction += 1'000'000'000;
-    seconds -= 1;
-  }
-  const std::time_t tt = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char text[64];
-  std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out(text, n);
-  if (fraction != 0) {
-    char digits[16];
-    std::snprintf(digits, sizeof digits, ".%09lld", static_cast<long long>(fraction));
-    std::string f(digits);
-    while (f.back() == '0') f.pop_back();
-    out += f;
-  }
-  out += 'Z';
-  return out;
-}
 
 std::string optional_time(const std::optional<Nanos>& t) { return t ? rfc3339_nano(*t) : ""; }
 

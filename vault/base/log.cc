@@ -1,5 +1,7 @@
 #include "vault/base/log.h"
 
+#include "vault/base/time_format.h"
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -49,12 +51,9 @@ bool enabled(Level level) { return level >= g_level.load(std::memory_order_relax
 
 void write(Level level, std::string_view message) {
   if (!enabled(level)) return;
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  const std::string stamp = rfc3339(std::chrono::duration_cast<std::chrono::seconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
   std::string line;
   line.reserve(message.size() + 48);
   line.append(stamp).append(" [").append(label(level)).append("] ").append(message).push_back('\n');

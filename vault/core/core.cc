@@ -1,4 +1,5 @@
 #include "vault/core/core.h"
+#include "vault/base/time_format.h"
 
 #include <charconv>
 #include <cstdint>
@@ -506,13 +507,9 @@ api::Response Core::handle_leader() {
 api::Response Core::handle_key_status() {
   auto status = barrier_.key_status();
   if (!status) return api::Response::error(status.error());
-  char when[32];
-  const std::time_t t = status->install_time;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  nlohmann::json data{
-      {"term", status->term}, {"install_time", when}, {"encryptions", status->encryptions}};
+  nlohmann::json data{{"term", status->term},
+                      {"install_time", rfc3339(status->install_time)},
+                      {"encryptions", status->encryptions}};
   // Vault copies sys/key-status data to the top level for legacy clients.
   return api::Response::json(200, api::envelope_with_top_level_copy(std::move(data)));
 }

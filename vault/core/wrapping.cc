@@ -3,6 +3,7 @@
 
 #include <ctime>
 
+#include "vault/base/time_format.h"
 #include "vault/core/core.h"
 #include "vault/core/envelope.h"
 #include "vault/core/fields.h"
@@ -11,20 +12,6 @@ namespace coffer::core {
 namespace {
 
 constexpr std::string_view kWrappedResponseKey = "response";
-
-std::string rfc3339_nano(std::chrono::system_clock::time_point t) {
-  const auto since = t.time_since_epoch();
-  const std::time_t seconds = std::chrono::duration_cast<std::chrono::seconds>(since).count();
-  const auto nanos =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(since).count() % 1000000000;
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char head[32];
-  std::strftime(head, sizeof(head), "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof(out), "%s.%09lldZ", head, static_cast<long long>(nanos));
-  return out;
-}
 
 bool is_wrapping_token(const TokenEntry& entry) {
   return entry.policies.size() == 1 && entry.policies.front() == "response-wrapping";
