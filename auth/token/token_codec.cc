@@ -22,7 +22,8 @@ nlohmann::json entry_to_json(const core::TokenEntry& e) {
           {"expire_time", e.expire_time},
           {"num_uses", e.num_uses},
           {"renewable", e.renewable},
-          {"orphan", e.orphan}};
+          {"orphan", e.orphan},
+          {"mfa_validated", e.mfa_validated}};
 }
 
 Result<core::TokenEntry> entry_from_json(const nlohmann::json& j) {
@@ -45,6 +46,7 @@ Result<core::TokenEntry> entry_from_json(const nlohmann::json& j) {
     e.num_uses = j.at("num_uses").get<std::int64_t>();
     e.renewable = j.at("renewable").get<bool>();
     e.orphan = j.at("orphan").get<bool>();
+    e.mfa_validated = j.value("mfa_validated", false);
     return e;
   } catch (const nlohmann::json::exception&) {
     return fail(internal_error("token entry is corrupt"));
@@ -93,6 +95,7 @@ nlohmann::json lookup_data(const core::TokenEntry& e, std::string_view id, std::
           {"creation_ttl", e.creation_ttl},
           {"display_name", e.display_name},
           {"entity_id", e.entity_id},
+          {"mfa_validated", e.mfa_validated},
           {"expire_time",
            e.expire_time == 0 ? nlohmann::json(nullptr) : nlohmann::json(rfc3339(e.expire_time))},
           {"explicit_max_ttl", e.explicit_max_ttl},

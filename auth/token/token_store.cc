@@ -557,9 +557,10 @@ class BarrierTokenStore final : public core::TokenStore {
     auto type = fields::string_field(body, "type");
     auto id = fields::string_field(body, "id");
     auto entity_alias = fields::string_field(body, "entity_alias");
-    if (auto bad =
-            fields::first_error(policies, meta, no_parent, no_default, renewable, ttl, lease,
-                                explicit_max, period, display, num_uses, type, id, entity_alias))
+    auto entity_id = fields::string_field(body, "entity_id");
+    if (auto bad = fields::first_error(policies, meta, no_parent, no_default, renewable, ttl, lease,
+                                       explicit_max, period, display, num_uses, type, id,
+                                       entity_alias, entity_id))
       return error(*bad);
     if (num_uses->value_or(0) < 0) return bad_request("number of uses cannot be negative");
     if (entity_alias->has_value()) return bad_request("entity_alias requires identity support");
@@ -570,7 +571,16 @@ class BarrierTokenStore final : public core::TokenStore {
     entry.display_name = sanitise_display_name(display->value_or(""));
     entry.num_uses = num_uses->value_or(0);
     entry.renewable = renewable->value_or(true);
+    // Children belong to their parent's entity. Binding a token to another entity is an
+    // operator's act (sudo); the core has checked that the entity exists and is enabled.
     entry.entity_id = parent.entity_id;
+    if (entity_id->has_value() && !(*entity_id)->empty()) {
+      if (!call.sudo) {
+        return Response::error(
+            permission_denied("root or sudo privileges required to set entity_id"));
+      }
+      entry.entity_id = **entity_id;
+    }
     std::string token_type = type->value_or("service");
     if (role && token_type == "service" && role->token_type == "batch") token_type = "batch";
     if (token_type != "service" && token_type != "batch") {

@@ -55,6 +55,15 @@ Core::Core(storage::Backend& backend, TokenStoreFactory make_token_store,
       tokens_(make_token_store(barrier_, clock)),
       mounts_(barrier_, clock, engines, options.default_lease_ttl.count()),
       policies_(barrier_),
+      identity_view_(barrier_, "sys/identity/"),
+      identity_(identity_view_, clock,
+                [this](std::string_view accessor) -> std::optional<identity::AuthMountInfo> {
+                  // Token auth is the only auth mount so far.
+                  if (cluster_identity() && accessor == token_mount_accessor()) {
+                    return identity::AuthMountInfo{"auth/token/", "token"};
+                  }
+                  return std::nullopt;
+                }),
       engines_(engines) {}
 
 Status Core::mount(MountEntry entry) {
@@ -65,6 +74,7 @@ Status Core::mount(MountEntry entry) {
 Status Core::after_unseal() {
   COFFER_TRY(load_cluster_identity());
   COFFER_TRY(policies_.load());
+  COFFER_TRY(identity_.load());
   return mounts_.load();
 }
 
@@ -96,6 +106,7 @@ void Core::seal() {
   tokens_->seal();
   mounts_.clear();
   policies_.clear();
+  identity_.clear();
   cluster_.store(nullptr);
   seal_.seal();
 }
@@ -184,13 +195,36 @@ api::Response Core::handle(api::Request request) {
 
 policy::Decision Core::authorise(const api::Request& request, const TokenEntry& token) const {
   policy::Decision decision;
+  std::shared_ptr<const identity::Entity> entity;
+  if (!token.entity_id.empty()) {
+    entity = identity_.entity(token.entity_id);
+    if (!entity || entity->disabled) {
+      decision.reason =
+          entity ? "the token's entity is disabled" : "the token's entity no longer exists";
+      return decision;
+    }
+  }
   if (token.is_root()) {
     decision.allowed = true;
     decision.root = true;
     decision.capabilities = policy::kAllCapabilities;
     return decision;
   }
-  auto acl = policies_.acl_for(token.policies);
+  // Tokens without an entity (the common machine case) use their policy list as it is.
+  const std::vector<std::string>* names = &token.policies;
+  std::vector<std::string> merged;
+  policy::TemplateContext identity_context;
+  std::string identity_key;
+  if (entity) {
+    merged = token.policies;
+    merged.insert(merged.end(), entity->policies.begin(), entity->policies.end());
+    std::ranges::sort(merged);
+    merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
+    names = &merged;
+    identity_context = identity::IdentityStore::template_context(*entity);
+    identity_key = entity->id + "#" + std::to_string(entity->revision);
+  }
+  auto acl = policies_.acl_for(*names, identity_context, identity_key);
   if (!acl) {
     decision.reason = "policies could not be evaluated";
     return decision;
@@ -203,6 +237,8 @@ policy::Decision Core::authorise(const api::Request& request, const TokenEntry& 
   context.source_ip = request.remote_address;
   context.now = clock_.now();
   context.intent = request.intent;
+  context.identity_kind = entity ? entity->identity_kind : std::string();
+  context.mfa_validated = token.mfa_validated;
   // The TTL a request asks for, for policies' max_ttl condition.
   if (auto ttl = fields::duration_field(request.body, "ttl"); ttl && *ttl) {
     context.requested_ttl = std::chrono::seconds(**ttl);
@@ -253,10 +289,19 @@ api::Response Core::dispatch(api::Request request, const TokenEntry& token,
     TokenCall call{token, request.client_token, sudo,
                    std::min(options_.default_lease_ttl.count(), max_ttl), max_ttl};
     const bool creating = request.path.starts_with("create");
+    if (creating) {
+      if (auto refused = check_token_entity(request, sudo)) return std::move(*refused);
+    }
     api::Response response = tokens_->handle(request, call);
     if (creating && response.status == 200) warn_unknown_policies(response);
+    if (response.status == 200) add_identity_policies(response);
     return response;
   }
+  if (path.starts_with("identity/")) {
+    request.path = path.substr(std::string_view("identity/").size());
+    return identity_.handle(request, identity::IdentityCall{token.entity_id});
+  }
+  if (path == "sys/mfa/step-up") return handle_mfa_step_up(request, token);
   if (path == "sys/seal") {
     if (!is_write(op)) return method_not_allowed();
     seal();
@@ -323,10 +368,39 @@ void Core::warn_unknown_policies(api::Response& response) const {
   if (!warnings.empty()) (*response.body)["warnings"] = std::move(warnings);
 }
 
+std::optional<api::Response> Core::check_token_entity(const api::Request& request,
+                                                      bool sudo) const {
+  auto entity_id = fields::string_field(request.body, "entity_id");
+  if (!entity_id) return api::Response::error(entity_id.error());
+  // Without sudo the token store refuses the field itself.
+  if (!*entity_id || (*entity_id)->empty() || !sudo) return std::nullopt;
+  auto entity = identity_.entity(**entity_id);
+  if (!entity) return api::Response::error(invalid_argument("invalid entity ID"));
+  if (entity->disabled) return api::Response::error(invalid_argument("entity is disabled"));
+  return std::nullopt;
+}
+
+void Core::add_identity_policies(api::Response& response) const {
+  if (!response.body) return;
+  for (const char* block : {"data", "auth"}) {
+    auto it = response.body->find(block);
+    if (it == response.body->end() || !it->is_object()) continue;
+    auto id = it->find("entity_id");
+    if (id == it->end() || !id->is_string() || id->get_ref<const std::string&>().empty()) continue;
+    auto entity = identity_.entity(id->get_ref<const std::string&>());
+    // Vault omits the field when the entity grants nothing.
+    if (entity && !entity->policies.empty()) (*it)["identity_policies"] = entity->policies;
+  }
+}
+
+std::string Core::token_mount_accessor() const {
+  return "auth_token_" + cluster_identity()->id.substr(0, 8);
+}
+
 nlohmann::json Core::token_mount_json() const {
   return {{"type", "token"},
           {"description", "token based credentials"},
-          {"accessor", "auth_token_" + cluster_identity()->id.substr(0, 8)},
+          {"accessor", token_mount_accessor()},
           {"uuid", cluster_identity()->id},
           {"local", false},
           {"seal_wrap", false},
@@ -574,6 +648,7 @@ api::Response Core::handle_mounts(const api::Request& request) {
       data[path] = e.describe();
     };
     built_in("cubbyhole/", "cubbyhole", "per-token private secret storage");
+    built_in("identity/", "identity", "identity store");
     built_in("sys/", "system", "system endpoints used for control, policy and debugging");
     return api::Response::json(200, api::envelope_with_top_level_copy(std::move(data)));
   }

@@ -24,6 +24,7 @@
 #include "vault/core/mount_table.h"
 #include "vault/core/policy_store.h"
 #include "vault/core/token_store.h"
+#include "vault/identity/identity_store.h"
 #include "vault/policy/acl.h"
 #include "vault/seal/shamir_seal.h"
 
@@ -69,8 +70,16 @@ class Core {
 
   api::Response dispatch(api::Request request, const TokenEntry& token,
                          const policy::Decision& decision);
-  // Deny by default: the token's policies must grant the operation on the path.
+  // Deny by default: the token's policies (and its entity's) must grant the operation on the
+  // path. A token whose entity is disabled or gone is denied everything.
   policy::Decision authorise(const api::Request& request, const TokenEntry& token) const;
+  // Coffer: a TOTP passcode turns the caller's token into a short-lived MFA-validated child.
+  api::Response handle_mfa_step_up(const api::Request& request, const TokenEntry& token);
+  // Token create may name an entity (sudo only); it must exist and be enabled.
+  std::optional<api::Response> check_token_entity(const api::Request& request, bool sudo) const;
+  // Vault shows an entity's policies as identity_policies in token lookups.
+  void add_identity_policies(api::Response& response) const;
+  std::string token_mount_accessor() const;
   static bool sudo_required(std::string_view path, api::Operation op);
   api::Response handle_policies(const api::Request& request);
   api::Response handle_capabilities(const api::Request& request, const TokenEntry& token);
@@ -112,6 +121,8 @@ class Core {
   const std::unique_ptr<TokenStore> tokens_;
   MountTable mounts_;
   PolicyStore policies_;
+  barrier::BarrierView identity_view_;
+  identity::IdentityStore identity_;
   const std::span<const engines::EngineRegistration> engines_;
   std::mutex wrapping_mutex_;  // makes unwrap single-use under concurrency
   std::atomic<std::shared_ptr<const ClusterIdentity>> cluster_;

@@ -101,15 +101,11 @@ Status PolicyStore::remove(std::string_view raw_name) {
 }
 
 Result<std::shared_ptr<const policy::Acl>> PolicyStore::acl_for(
-    const std::vector<std::string>& names) const {
+    const std::vector<std::string>& names, const policy::TemplateContext& identity,
+    std::string_view identity_key) const {
   auto snap = snapshot_.load();
-  std::string key;
-  for (const auto& n : names) key.append(n).push_back('\n');
-  {
-    std::shared_lock lock(snap->cache_mutex);
-    if (auto it = snap->acl_cache.find(key); it != snap->acl_cache.end()) return it->second;
-  }
   std::vector<const policy::Policy*> policies;
+  bool templated = false;
   for (const auto& n : names) {
     if (n == policy::kRootPolicyName) {
       policies.push_back(root_.get());
@@ -117,11 +113,19 @@ Result<std::shared_ptr<const policy::Acl>> PolicyStore::acl_for(
       policies.push_back(response_wrapping_.get());
     } else if (auto it = snap->policies.find(n); it != snap->policies.end()) {
       policies.push_back(it->second.get());
+      templated = templated || it->second->templated();
     }
   }
-  // Identity templates are rendered per entity: until identities exist, every
-  // token has none, and templated stanzas are dropped by the build.
-  COFFER_ASSIGN_OR_RETURN(auto acl, policy::Acl::build(policies, policy::TemplateContext{}));
+  std::string key;
+  for (const auto& n : names) key.append(n).push_back('\n');
+  // Only an ACL rendered from templates depends on who asks.
+  if (templated && !identity.entity_id.empty()) key.append("@").append(identity_key);
+  {
+    std::shared_lock lock(snap->cache_mutex);
+    if (auto it = snap->acl_cache.find(key); it != snap->acl_cache.end()) return it->second;
+  }
+  COFFER_ASSIGN_OR_RETURN(
+      auto acl, policy::Acl::build(policies, templated ? identity : policy::TemplateContext{}));
   auto shared = std::make_shared<const policy::Acl>(std::move(acl));
   std::unique_lock lock(snap->cache_mutex);
   // Bounded: a flood of distinct policy sets cannot grow memory without limit.

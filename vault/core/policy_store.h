@@ -39,8 +39,13 @@ class PolicyStore {
   Status remove(std::string_view name);
 
   // The ACL for a set of policy names (unknown names are skipped, as in Vault),
-  // compiled once per distinct set and snapshot.
-  Result<std::shared_ptr<const policy::Acl>> acl_for(const std::vector<std::string>& names) const;
+  // compiled once per distinct set and snapshot. Templated stanzas render from
+  // `identity` (no entity: they are dropped); `identity_key` names that identity's
+  // current revision, so ACLs rendered from an entity are cached per entity revision
+  // and untemplated sets stay shared by everyone.
+  Result<std::shared_ptr<const policy::Acl>> acl_for(const std::vector<std::string>& names,
+                                                     const policy::TemplateContext& identity = {},
+                                                     std::string_view identity_key = {}) const;
 
  private:
   struct Snapshot {

@@ -47,6 +47,8 @@ struct TokenEntry {
   std::int64_t num_uses = 0;          // remaining uses; 0 = unlimited
   bool renewable = true;
   bool orphan = false;
+  // Coffer: minted by an MFA step-up; satisfies policies' require_mfa condition.
+  bool mfa_validated = false;
 
   bool is_root() const;
   bool is_batch() const { return type == "batch"; }

@@ -589,6 +589,12 @@ path "identity/entity/name/{{identity.entity.name}}" {
   capabilities = ["read"]
 }
 
+# Coffer: a token with an identity may prove a second factor and get a
+# short-lived MFA-validated child token.
+path "sys/mfa/step-up" {
+  capabilities = ["update"]
+}
+
 # Tokens may read the ACL that results from all of their policies (used by UIs).
 path "sys/internal/ui/resultant-acl" {
   capabilities = ["read"]
