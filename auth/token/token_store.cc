@@ -64,10 +64,54 @@ bool contains(const std::vector<std::string>& v, std::string_view item) {
   return std::find(v.begin(), v.end(), item) != v.end();
 }
 
+// Vault's glob (ryanuber/go-glob, behind strutil.StrListContainsGlob): `*` matches any run of
+// characters, including none, anywhere in the pattern; no other character is special.
+bool glob_match(std::string_view pattern, std::string_view subject) {
+  auto star = pattern.find('*');
+  if (star == std::string_view::npos) return pattern == subject;
+  if (!subject.starts_with(pattern.substr(0, star))) return false;
+  subject.remove_prefix(star);
+  pattern.remove_prefix(star + 1);
+  // Taking the leftmost occurrence of each middle part leaves the most text for the rest, so
+  // no backtracking is needed.
+  while ((star = pattern.find('*')) != std::string_view::npos) {
+    const auto at = subject.find(pattern.substr(0, star));
+    if (at == std::string_view::npos) return false;
+    subject.remove_prefix(at + star);
+    pattern.remove_prefix(star + 1);
+  }
+  return subject.ends_with(pattern);
+}
+
+bool matches_any_glob(const std::vector<std::string>& patterns, std::string_view item) {
+  return std::any_of(patterns.begin(), patterns.end(),
+                     [&](const std::string& pattern) { return glob_match(pattern, item); });
+}
+
+// Go's %q of a string and of a []string, so role refusals read exactly as Vault's.
+std::string go_quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+std::string go_quote(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (const auto& s : v) {
+    if (out.size() > 1) out += " ";
+    out += go_quote(s);
+  }
+  return out + "]";
+}
+
 struct Role {
   std::string name;
   std::vector<std::string> allowed_policies;
   std::vector<std::string> disallowed_policies;
+  std::vector<std::string> allowed_policies_glob;
+  std::vector<std::string> disallowed_policies_glob;
   bool orphan = false;
   bool renewable = true;
   std::string path_suffix;
@@ -93,10 +137,9 @@ struct Role {
             {"token_num_uses", token_num_uses},
             {"token_no_default_policy", token_no_default_policy},
             {"token_type", token_type},
-            // Vault returns these; Coffer does not implement policy globs or entity
-            // aliases on roles yet, so they are always empty.
-            {"allowed_policies_glob", nlohmann::json::array()},
-            {"disallowed_policies_glob", nlohmann::json::array()},
+            {"allowed_policies_glob", allowed_policies_glob},
+            {"disallowed_policies_glob", disallowed_policies_glob},
+            // Vault returns this; Coffer does not implement entity aliases on roles yet.
             {"allowed_entity_aliases", nlohmann::json::array()},
             {"period", token_period},
             {"explicit_max_ttl", token_explicit_max_ttl}};
@@ -106,6 +149,8 @@ struct Role {
     r.name = j.value("name", "");
     r.allowed_policies = j.value("allowed_policies", std::vector<std::string>{});
     r.disallowed_policies = j.value("disallowed_policies", std::vector<std::string>{});
+    r.allowed_policies_glob = j.value("allowed_policies_glob", std::vector<std::string>{});
+    r.disallowed_policies_glob = j.value("disallowed_policies_glob", std::vector<std::string>{});
     r.orphan = j.value("orphan", false);
     r.renewable = j.value("renewable", true);
     r.path_suffix = j.value("path_suffix", "");
@@ -601,15 +646,50 @@ class BarrierTokenStore final : public core::TokenStore {
     // Policies: default to the parent's; a non-sudo parent may only narrow.
     std::vector<std::string> requested =
         policies->has_value() ? normalise_policies(**policies) : parent.policies;
+    const bool no_default_policy =
+        no_default->value_or(false) || (role && role->token_no_default_policy);
+    // A role that disallows `default` (by name or pattern) never hands it out implicitly.
+    const bool role_blocks_default =
+        role && (contains(role->disallowed_policies, "default") ||
+                 matches_any_glob(role->disallowed_policies_glob, "default"));
     if (role) {
+      // Globs only admit requested names; with nothing requested the token gets the role's
+      // literal allowed_policies, as in Vault.
       if (!policies->has_value()) requested = normalise_policies(role->allowed_policies);
-      for (const auto& p : requested) {
-        if (contains(role->disallowed_policies, p)) {
-          return bad_request("token policies (" + p + ") must not be disallowed by the role");
+      const bool role_restricts =
+          !role->allowed_policies.empty() || !role->allowed_policies_glob.empty();
+      if (role_restricts) {
+        for (const auto& p : requested) {
+          if (p == "default" || contains(role->allowed_policies, p) ||
+              matches_any_glob(role->allowed_policies_glob, p)) {
+            continue;
+          }
+          // Vault lists both sides with `default` added where it would be granted.
+          const bool shows_default = !no_default_policy && !role_blocks_default;
+          auto shown = requested;
+          auto shown_allowed = role->allowed_policies;
+          if (shows_default) {
+            shown.push_back("default");
+            shown_allowed.push_back("default");
+          }
+          return bad_request("token policies (" + go_quote(normalise_policies(shown)) +
+                             ") must be subset of the role's allowed policies (" +
+                             go_quote(normalise_policies(shown_allowed)) + ") or glob policies (" +
+                             go_quote(role->allowed_policies_glob) + ")");
         }
-        if (!role->allowed_policies.empty() && !contains(role->allowed_policies, p) &&
-            p != "default") {
-          return bad_request("token policies must be subset of the role's allowed policies");
+      } else if (!call.sudo && !parent.is_root()) {
+        // Without an allow list the role grants nothing the caller lacks; `default` is the
+        // role's to add.
+        for (const auto& p : requested) {
+          if (p != "default" && !contains(parent.policies, p)) {
+            return bad_request("child policies must be subset of parent");
+          }
+        }
+      }
+      for (const auto& p : requested) {
+        if (contains(role->disallowed_policies, p) ||
+            matches_any_glob(role->disallowed_policies_glob, p)) {
+          return bad_request("token policy " + go_quote(p) + " is disallowed by this role");
         }
       }
     } else if (!call.sudo && !parent.is_root()) {
@@ -625,9 +705,8 @@ class BarrierTokenStore final : public core::TokenStore {
     if (contains(requested, "root") && !parent.is_root()) {
       return bad_request("root tokens may only be created by a root token");
     }
-    const bool no_default_policy =
-        no_default->value_or(false) || (role && role->token_no_default_policy);
-    if (!no_default_policy && !contains(requested, "root") && !contains(requested, "default")) {
+    if (!no_default_policy && !role_blocks_default && !contains(requested, "root") &&
+        !contains(requested, "default")) {
       if (call.sudo || parent.is_root() || contains(parent.policies, "default") || role) {
         requested.push_back("default");
       }
@@ -776,6 +855,8 @@ class BarrierTokenStore final : public core::TokenStore {
         const auto& b = request.body;
         auto allowed = fields::string_list_field(b, "allowed_policies");
         auto disallowed = fields::string_list_field(b, "disallowed_policies");
+        auto allowed_glob = fields::string_list_field(b, "allowed_policies_glob");
+        auto disallowed_glob = fields::string_list_field(b, "disallowed_policies_glob");
         auto orphan = fields::bool_field(b, "orphan");
         auto renewable = fields::bool_field(b, "renewable");
         auto suffix = fields::string_field(b, "path_suffix");
@@ -786,11 +867,16 @@ class BarrierTokenStore final : public core::TokenStore {
         auto uses = fields::int_field(b, "token_num_uses");
         auto no_default = fields::bool_field(b, "token_no_default_policy");
         auto type = fields::string_field(b, "token_type");
-        if (auto bad = fields::first_error(allowed, disallowed, orphan, renewable, suffix, ttl,
-                                           max_ttl, explicit_max, period, uses, no_default, type))
+        if (auto bad = fields::first_error(allowed, disallowed, allowed_glob, disallowed_glob,
+                                           orphan, renewable, suffix, ttl, max_ttl, explicit_max,
+                                           period, uses, no_default, type))
           return error(*bad);
         if (*allowed) role.allowed_policies = normalise_policies(**allowed);
         if (*disallowed) role.disallowed_policies = normalise_policies(**disallowed);
+        // Patterns are lower-cased like the names they are matched against (Vault sanitises
+        // them the same way).
+        if (*allowed_glob) role.allowed_policies_glob = normalise_policies(**allowed_glob);
+        if (*disallowed_glob) role.disallowed_policies_glob = normalise_policies(**disallowed_glob);
         if (*orphan) role.orphan = **orphan;
         if (*renewable) role.renewable = **renewable;
         if (*suffix) role.path_suffix = **suffix;

@@ -667,6 +667,178 @@ class TokenRoleTest(DevServerCase):
         with self.assertRaises(hexc.InvalidRequest):
             self.create(role_name=unique("missing"), policies=["default"])
 
+    def role_caller(self, name):
+        """A token whose only power is creating tokens against role `name`."""
+        role_user = self.put_policy(unique("role-user"), """
+            path "auth/token/create/%s" { capabilities = ["create", "update"] }
+        """ % name)
+        return self.create(policies=[role_user])["client_token"]
+
+    def create_via_role(self, name, token, policies=None):
+        body = {} if policies is None else {"policies": policies}
+        return self.raw("POST", "auth/token/create/" + name, token=token, json=body)
+
+    def test_role_policy_globs(self):
+        # Vault 1.11+: allowed_policies_glob admits matching names on top of allowed_policies,
+        # disallowed_policies_glob refuses matching names even when an allow rule admits them.
+        name = unique("role")
+        r = self.raw("POST", "auth/token/roles/" + name,
+                     json={"allowed_policies_glob": ["app-*"],
+                           "disallowed_policies_glob": ["*-admin"]})
+        self.assertEqual(r.status_code, 204, r.text)
+        self.addCleanup(self.root.auth.token.delete_role, name)
+
+        r = self.raw("GET", "auth/token/roles/" + name)
+        self.assertEqual(r.status_code, 200, r.text)
+        data = r.json()["data"]
+        self.assertEqual(data["allowed_policies_glob"], ["app-*"])
+        self.assertEqual(data["disallowed_policies_glob"], ["*-admin"])
+        self.assertEqual(data["allowed_policies"], [])
+        self.assertEqual(data["disallowed_policies"], [])
+
+        caller = self.role_caller(name)
+        r = self.create_via_role(name, caller, ["app-web"])
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["auth"]["policies"], ["app-web", "default"])
+
+        # Vault: 400 'token policies (%q) must be subset of the role's allowed policies (%q) or
+        # glob policies (%q)', with `default` added to both lists.
+        r = self.create_via_role(name, caller, ["db-x"])
+        self.assertEqual(r.status_code, 400, r.text)
+        self.assertEqual(r.json()["errors"], [
+            'token policies (["db-x" "default"]) must be subset of the role\'s allowed policies '
+            '(["default"]) or glob policies (["app-*"])'])
+        r = self.create_via_role(name, caller, ["app-web", "db-x"])
+        self.assertEqual(r.status_code, 400, r.text)
+        self.assertEqual(r.json()["errors"], [
+            'token policies (["app-web" "db-x" "default"]) must be subset of the role\'s allowed '
+            'policies (["default"]) or glob policies (["app-*"])'])
+
+        # app-* admits app-admin, *-admin refuses it (Vault: 400 'token policy %q is disallowed
+        # by this role').
+        for policies in (["app-admin"], ["app-web", "app-admin"]):
+            with self.subTest(policies=policies):
+                r = self.create_via_role(name, caller, policies)
+                self.assertEqual(r.status_code, 400, r.text)
+                self.assertEqual(r.json()["errors"],
+                                 ['token policy "app-admin" is disallowed by this role'])
+
+        # Globs are never expanded into defaults: without `policies` the token gets the role's
+        # literal allowed_policies (none) plus `default`.
+        r = self.create_via_role(name, caller)
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["auth"]["policies"], ["default"])
+
+        # Updating other fields keeps the patterns.
+        r = self.raw("POST", "auth/token/roles/" + name, json={"allowed_policies": ["db-x"]})
+        self.assertEqual(r.status_code, 204, r.text)
+        data = self.raw("GET", "auth/token/roles/" + name).json()["data"]
+        self.assertEqual(data["allowed_policies"], ["db-x"])
+        self.assertEqual(data["allowed_policies_glob"], ["app-*"])
+        self.assertEqual(data["disallowed_policies_glob"], ["*-admin"])
+        # Either rule admits a name: the literal list, or a pattern.
+        r = self.create_via_role(name, caller, ["db-x", "app-web"])
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["auth"]["policies"], ["app-web", "db-x", "default"])
+        r = self.create_via_role(name, caller, ["db-y"])
+        self.assertEqual(r.status_code, 400, r.text)
+        self.assertEqual(r.json()["errors"], [
+            'token policies (["db-y" "default"]) must be subset of the role\'s allowed policies '
+            '(["db-x" "default"]) or glob policies (["app-*"])'])
+        # Without `policies` the token gets the literal list only.
+        r = self.create_via_role(name, caller)
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["auth"]["policies"], ["db-x", "default"])
+
+    def test_role_policy_globs_weak_input_and_matching(self):
+        # Comma-separated strings are accepted, trimmed, lower-cased, sorted and de-duplicated.
+        name = unique("role")
+        r = self.raw("POST", "auth/token/roles/" + name,
+                     json={"allowed_policies_glob": "team-*-ro, App-*,app-*",
+                           "disallowed_policies_glob": "*-admin,*secret*"})
+        self.assertEqual(r.status_code, 204, r.text)
+        self.addCleanup(self.root.auth.token.delete_role, name)
+        data = self.raw("GET", "auth/token/roles/" + name).json()["data"]
+        self.assertEqual(data["allowed_policies_glob"], ["app-*", "team-*-ro"])
+        self.assertEqual(data["disallowed_policies_glob"], ["*-admin", "*secret*"])
+
+        caller = self.role_caller(name)
+        # `*` matches any run of characters (including none) anywhere in the name.
+        for allowed in ("app-", "team-x-ro", "team--ro", "team-a-b-ro", "app-team-x-rw"):
+            with self.subTest(allowed=allowed):
+                r = self.create_via_role(name, caller, [allowed])
+                self.assertEqual(r.status_code, 200, r.text)
+                self.assertEqual(r.json()["auth"]["policies"], sorted([allowed, "default"]))
+        for refused in ("team-x-rw", "xteam-x-ro", "team-ro", "ap"):
+            with self.subTest(refused=refused):
+                r = self.create_via_role(name, caller, [refused])
+                self.assertEqual(r.status_code, 400, r.text)
+                self.assertIn("must be subset of the role's allowed policies",
+                              r.json()["errors"][0])
+        for disallowed in ("app-mysecret-ro", "app-x-admin", "team-secret-ro"):
+            with self.subTest(disallowed=disallowed):
+                r = self.create_via_role(name, caller, [disallowed])
+                self.assertEqual(r.status_code, 400, r.text)
+                self.assertEqual(r.json()["errors"],
+                                 ['token policy "%s" is disallowed by this role' % disallowed])
+
+        # A malformed value is refused and leaves the role alone.
+        r = self.raw("POST", "auth/token/roles/" + name, json={"allowed_policies_glob": 7})
+        self.assertEqual(r.status_code, 400, r.text)
+        data = self.raw("GET", "auth/token/roles/" + name).json()["data"]
+        self.assertEqual(data["allowed_policies_glob"], ["app-*", "team-*-ro"])
+
+        # A role without patterns reads them back as empty lists.
+        plain = unique("role")
+        r = self.raw("POST", "auth/token/roles/" + plain, json={"allowed_policies": "app-a"})
+        self.assertEqual(r.status_code, 204, r.text)
+        self.addCleanup(self.root.auth.token.delete_role, plain)
+        data = self.raw("GET", "auth/token/roles/" + plain).json()["data"]
+        self.assertEqual(data["allowed_policies_glob"], [])
+        self.assertEqual(data["disallowed_policies_glob"], [])
+
+    def test_role_disallowed_glob_covering_default(self):
+        # Vault adds `default` only when the role does not disallow it, by name or by pattern.
+        name = unique("role")
+        r = self.raw("POST", "auth/token/roles/" + name,
+                     json={"allowed_policies_glob": ["app-*"],
+                           "disallowed_policies_glob": ["def*"]})
+        self.assertEqual(r.status_code, 204, r.text)
+        self.addCleanup(self.root.auth.token.delete_role, name)
+        caller = self.role_caller(name)
+        r = self.create_via_role(name, caller, ["app-web"])
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["auth"]["policies"], ["app-web"])
+        # Asking for it outright is refused.
+        r = self.create_via_role(name, caller, ["app-web", "default"])
+        self.assertEqual(r.status_code, 400, r.text)
+        self.assertEqual(r.json()["errors"], ['token policy "default" is disallowed by this role'])
+        # Without `default` in either list, the refusal shows neither side with it.
+        r = self.create_via_role(name, caller, ["db-x"])
+        self.assertEqual(r.status_code, 400, r.text)
+        self.assertEqual(r.json()["errors"], [
+            'token policies (["db-x"]) must be subset of the role\'s allowed policies ([]) or '
+            'glob policies (["app-*"])'])
+
+    def test_role_without_allowed_policies_keeps_subset_rule(self):
+        # With neither allowed_policies nor allowed_policies_glob, a caller without sudo may
+        # only pass on policies it holds (Vault: 400 "child policies must be subset of parent").
+        name = unique("role")
+        r = self.raw("POST", "auth/token/roles/" + name, json={"orphan": True})
+        self.assertEqual(r.status_code, 204, r.text)
+        self.addCleanup(self.root.auth.token.delete_role, name)
+        caller = self.role_caller(name)
+        held = self.root.auth.token.lookup(caller)["data"]["policies"]
+        r = self.create_via_role(name, caller, ["app-web"])
+        self.assertEqual(r.status_code, 400, r.text)
+        self.assertEqual(r.json()["errors"], ["child policies must be subset of parent"])
+        r = self.create_via_role(name, caller, held)
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["auth"]["policies"], held)
+        # Root may grant anything through it.
+        r = self.create_via_role(name, self.root_token, ["app-web"])
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["auth"]["policies"], ["app-web", "default"])
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
