@@ -25,7 +25,7 @@ namespace {
 constexpr const char* kUsage =
     "Usage: coffer server -config=FILE\n"
     "       coffer server -dev [-dev-root-token-id=ID] [-dev-listen-address=ADDR]\n"
-    "                          [-dev-tls-cert-dir=DIR]\n";
+    "                          [-dev-tls-cert-dir=DIR] [-dev-unsafe-allow-api-audit-creation]\n";
 
 // Keys and shares live in this process's memory: never let it reach a core
 // file or a ptrace-attached reader.
@@ -49,11 +49,29 @@ std::string make_temp_dir(const std::string& pattern) {
   return path;
 }
 
+// Where audit files may not go: next to the server binary or its configuration.
+audit::AuditOptions audit_options(bool allow_api_creation, const std::string& config_path) {
+  audit::AuditOptions options;
+  options.allow_api_creation = allow_api_creation;
+  std::error_code ec;
+  const auto binary = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    options.binary_path = binary.string();
+    options.protected_dirs.push_back(binary.parent_path().string());
+  }
+  if (!config_path.empty()) {
+    const auto config = std::filesystem::absolute(config_path, ec);
+    if (!ec) options.protected_dirs.push_back(config.parent_path().string());
+  }
+  return options;
+}
+
 int serve(core::Core& core, const std::vector<config::ListenerConfig>& listeners,
           const std::function<void(const std::vector<std::string>&)>& on_listening) {
   http::ServerOptions options;
   options.listeners = listeners;
   options.on_listening = on_listening;
+  options.on_reload = [&core] { core.reopen_audit_devices(); };
   auto server = http::make_server(core, std::move(options));
   if (!server) return fail_with(server.error());
   if (Status s = (*server)->run(); !s.ok()) return fail_with(s);
@@ -90,8 +108,9 @@ int run_dev(const ParsedFlags& flags) {
 
   int exit_code = 0;
   {
-    core::Core core(**backend, auth::token::make_token_store, engines::builtin_engines(),
-                    core::CoreOptions{});
+    core::CoreOptions options;
+    options.audit = audit_options(flags.has("dev-unsafe-allow-api-audit-creation"), "");
+    core::Core core(**backend, auth::token::make_token_store, engines::builtin_engines(), options);
     auto init = core.initialize(1, 1, flags.get("dev-root-token-id"));
     if (!init) return fail_with(init.error());
     auto unsealed = core.submit_unseal_share(init->shares.front());
@@ -151,7 +170,8 @@ int run_with_config(const std::string& path) {
     if (l.tls_disable)
       log::warn("listener " + l.address + " serves plain HTTP (tls_disable = true)");
   }
-  core::CoreOptions options{config->default_lease_ttl, config->max_lease_ttl};
+  core::CoreOptions options{config->default_lease_ttl, config->max_lease_ttl,
+                            audit_options(config->unsafe_allow_api_audit_creation, path)};
   core::Core core(*backend, auth::token::make_token_store, engines::builtin_engines(), options);
   log::info("storage: " + std::string(backend->type()) +
             (config->storage.path.empty() ? "" : " at " + config->storage.path));
@@ -164,7 +184,7 @@ int run_with_config(const std::string& path) {
 
 int run_server_command(const std::vector<std::string>& args) {
   auto flags = parse_flags(
-      args, {"dev"},
+      args, {"dev", "dev-unsafe-allow-api-audit-creation"},
       {"config", "dev-root-token-id", "dev-listen-address", "dev-tls-cert-dir", "log-level"});
   if (!flags) {
     std::cerr << flags.error().message() << "\n" << kUsage;

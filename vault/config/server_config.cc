@@ -301,6 +301,8 @@ Result<ServerConfig> parse_server_config(std::string_view text, std::string_view
       COFFER_TRY(get_bool(top, m));  // accepted for Vault compatibility; there is no web UI
     } else if (k == "disable_mlock") {
       COFFER_ASSIGN_OR_RETURN(config.disable_mlock, get_bool(top, m));
+    } else if (k == "unsafe_allow_api_audit_creation") {
+      COFFER_ASSIGN_OR_RETURN(config.unsafe_allow_api_audit_creation, get_bool(top, m));
     } else if (k == "default_lease_ttl") {
       COFFER_ASSIGN_OR_RETURN(config.default_lease_ttl, get_duration(top, m));
       default_ttl_line = m.line;

@@ -43,6 +43,8 @@ struct ServerConfig {
   std::vector<ListenerConfig> listeners;  // at least one, in file order
   std::string api_addr;
   bool disable_mlock = false;
+  // OpenBao's gate after CVE-2025-6000: sys/audit cannot create devices unless this is set.
+  bool unsafe_allow_api_audit_creation = false;
   std::chrono::seconds default_lease_ttl{std::chrono::hours{768}};
   std::chrono::seconds max_lease_ttl{std::chrono::hours{768}};
   std::string log_level = "info";  // trace|debug|info|warn|error

@@ -64,6 +64,7 @@ Core::Core(storage::Backend& backend, TokenStoreFactory make_token_store,
                   }
                   return std::nullopt;
                 }),
+      audit_(barrier_, clock, options.audit),
       engines_(engines) {}
 
 Status Core::mount(MountEntry entry) {
@@ -75,7 +76,11 @@ Status Core::after_unseal() {
   COFFER_TRY(load_cluster_identity());
   COFFER_TRY(policies_.load());
   COFFER_TRY(identity_.load());
-  return mounts_.load();
+  COFFER_TRY(mounts_.load());
+  COFFER_TRY(audit_.load());
+  // Best effort: the unseal itself is not a request anyone could be refused.
+  (void)audit_.log_event("unseal", nullptr);
+  return ok_status();
 }
 
 Core::~Core() { seal(); }
@@ -107,6 +112,7 @@ void Core::seal() {
   mounts_.clear();
   policies_.clear();
   identity_.clear();
+  audit_.clear();
   cluster_.store(nullptr);
   seal_.seal();
 }
@@ -129,6 +135,13 @@ Status Core::load_cluster_identity() {
   return ok_status();
 }
 
+namespace {
+
+// Vault's answer when no audit device could record a request.
+api::Response audit_failure() { return api::Response::error(500, {"internal error"}); }
+
+}  // namespace
+
 api::Response Core::handle(api::Request request) {
   const std::string& path = request.path;
   if (path == "sys/init") return handle_init(request);
@@ -143,12 +156,64 @@ api::Response Core::handle(api::Request request) {
     return request.operation == api::Operation::kRead ? handle_leader() : method_not_allowed();
   }
   if (barrier_.sealed()) return api::Response::error(sealed_error());
+  if (!audit_.enabled()) return serve(std::move(request), nullptr, nullptr);
+
+  // Audited: the request as received is kept for both entries.
+  audit::AuditRecord record;
+  record.id = random_uuid();
+  api::Request logged = request;
+  record.request = &logged;
+  api::Response response = serve(std::move(request), &record, &logged);
+  // No response leaves unrecorded: without a response entry the client gets 500, not the data.
+  if (!audit_.log_response(record, response).ok()) return audit_failure();
+  return response;
+}
+
+namespace {
+
+audit::AuditAuth audit_auth(const TokenEntry& token, std::string_view raw_token,
+                            const identity::Entity* entity) {
+  audit::AuditAuth auth;
+  auth.client_token = std::string(raw_token);
+  auth.accessor = token.accessor;
+  auth.display_name = token.display_name;
+  auth.entity_id = token.entity_id;
+  auth.token_type = token.type;
+  auth.policies = token.policies;
+  auth.token_policies = token.policies;
+  auth.metadata = token.meta;
+  if (entity) {
+    auth.identity_kind = entity->identity_kind;
+    auth.identity_policies = entity->policies;
+    auth.policies.insert(auth.policies.end(), entity->policies.begin(), entity->policies.end());
+  }
+  return auth;
+}
+
+}  // namespace
+
+api::Response Core::serve(api::Request request, audit::AuditRecord* audit, api::Request* logged) {
+  const std::string& path = request.path;
+  // Writes the request entry; false when no device could record it (fail closed).
+  auto record_request = [&](std::string error = {}) {
+    if (!audit) return true;
+    audit->error = std::move(error);
+    return audit_.log_request(*audit).ok();
+  };
+  auto denied = [&](api::Response response, std::string why) {
+    if (!record_request(std::move(why))) return audit_failure();
+    return response;
+  };
+
   // Unauthenticated, as in Vault: anyone holding a wrapping token may look it up.
-  if (path == "sys/wrapping/lookup") return handle_wrapping(request, TokenEntry{});
+  if (path == "sys/wrapping/lookup") {
+    if (!record_request()) return audit_failure();
+    return handle_wrapping(request, TokenEntry{});
+  }
 
   auto token = tokens_->lookup(request.client_token);
-  if (!token) return api::Response::error(token.error());
-  if (!*token) return api::Response::error(permission_denied());
+  if (!token) return denied(api::Response::error(token.error()), token.error().message());
+  if (!*token) return denied(api::Response::error(permission_denied()), "permission denied");
 
   // Route before authorising: a write to an engine path is a `create` when the
   // item does not exist yet, and policies grant create and update separately.
@@ -165,18 +230,34 @@ api::Response Core::handle(api::Request request) {
     }
   }
   auto decision = authorise(request, **token);
+  if (audit) {
+    logged->operation = request.operation;
+    const TokenEntry& entry = **token;
+    auto entity = entry.entity_id.empty() ? nullptr : identity_.entity(entry.entity_id);
+    audit->auth = audit_auth(**token, request.client_token, entity.get());
+    audit->policy = audit::PolicyResults{decision.allowed, decision.granting_policies,
+                                         decision.matched_pattern, decision.reason};
+    if (route) {
+      audit->mount_point = route->mount->entry.path;
+      audit->mount_type = route->mount->entry.type;
+    }
+  }
   if (!decision.allowed) {
     std::vector<std::string> errors{"permission denied"};
     if (!decision.reason.empty()) errors.push_back(decision.reason);
-    return api::Response::error(403, std::move(errors));
+    return denied(api::Response::error(403, std::move(errors)), "permission denied");
   }
   // Also for unwrapped requests: a stanza with a wrapping bound makes wrapping mandatory.
   if (!decision.wrapping_ttl_allows(std::chrono::seconds(request.wrap_ttl))) {
-    return api::Response::error(
-        403, {"permission denied", request.wrap_ttl > 0
-                                       ? "wrapping TTL outside the policy's bounds"
-                                       : "the policy requires this response to be wrapped"});
+    return denied(
+        api::Response::error(
+            403, {"permission denied", request.wrap_ttl > 0
+                                           ? "wrapping TTL outside the policy's bounds"
+                                           : "the policy requires this response to be wrapped"}),
+        "permission denied");
   }
+  // The request entry is on record before anything runs.
+  if (!record_request()) return audit_failure();
   // A limited-use token spends a use only on a request it was allowed to make.
   if (Status s = tokens_->consume_use(**token); !s.ok()) return api::Response::error(s);
   const std::int64_t wrap_ttl = request.wrap_ttl;
@@ -297,6 +378,10 @@ api::Response Core::dispatch(api::Request request, const TokenEntry& token,
     if (response.status == 200) add_identity_policies(response);
     return response;
   }
+  if (path == "sys/audit" || path.starts_with("sys/audit/") ||
+      path.starts_with("sys/audit-hash/")) {
+    return audit_.handle(request);
+  }
   if (path.starts_with("identity/")) {
     request.path = path.substr(std::string_view("identity/").size());
     return identity_.handle(request, identity::IdentityCall{token.entity_id});
@@ -304,6 +389,9 @@ api::Response Core::dispatch(api::Request request, const TokenEntry& token,
   if (path == "sys/mfa/step-up") return handle_mfa_step_up(request, token);
   if (path == "sys/seal") {
     if (!is_write(op)) return method_not_allowed();
+    // The devices close with the seal, before this request's response entry could be
+    // written; the request entry (who asked) is already on record, the event marks the seal.
+    (void)audit_.log_event("seal", nullptr);
     seal();
     return api::Response::no_content();
   }
@@ -324,8 +412,23 @@ api::Response Core::dispatch(api::Request request, const TokenEntry& token,
     if (!to) return api::Response::error(to.error());
     if (!*from || !*to)
       return api::Response::error(invalid_argument("'from' and 'to' are required"));
-    if (Status s = mounts_.remount(**from, **to); !s.ok()) return api::Response::error(s);
-    return api::Response::no_content();
+    auto migration_id = mounts_.remount(**from, **to);
+    if (!migration_id) return api::Response::error(migration_id.error());
+    // Vault (1.10+) answers with the id that sys/remount/status reports on, and, as a
+    // legacy sys endpoint, copies it to the top level too.
+    return api::Response::json(
+        200, api::envelope_with_top_level_copy({{"migration_id", std::move(*migration_id)}}));
+  }
+  if (path.starts_with("sys/remount/status/")) {
+    // Not root-protected in Vault: a read capability on the path is enough.
+    if (op != api::Operation::kRead) return method_not_allowed();
+    const std::string_view id =
+        std::string_view(path).substr(std::string_view("sys/remount/status/").size());
+    auto migration = id.empty() ? std::nullopt : mounts_.migration(id);
+    // An unknown id reads as absent: 404 with no message, as in Vault.
+    if (!migration) return api::Response::error(404, {});
+    return api::Response::json(200, api::envelope({{"migration_id", migration->id},
+                                                   {"migration_info", migration->describe()}}));
   }
   if (path == "sys/policy" || path.starts_with("sys/policy/") || path == "sys/policies/acl/" ||
       path.starts_with("sys/policies/acl/")) {

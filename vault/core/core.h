@@ -18,6 +18,7 @@
 
 #include "engines/secret_engine.h"
 #include "storage/backend.h"
+#include "vault/audit/audit_broker.h"
 #include "vault/barrier/barrier.h"
 #include "vault/base/clock.h"
 #include "vault/core/api.h"
@@ -35,6 +36,7 @@ inline constexpr std::string_view kVersion = "0.1.0";
 struct CoreOptions {
   std::chrono::seconds default_lease_ttl{std::chrono::hours(768)};
   std::chrono::seconds max_lease_ttl{std::chrono::hours(768)};
+  audit::AuditOptions audit;
 };
 
 struct InitResult {
@@ -61,6 +63,8 @@ class Core {
   Result<seal::UnsealProgress> submit_unseal_share(SecretBytes share);
   void seal();
   bool sealed() const { return barrier_.sealed(); }
+  // SIGHUP: audit files are reopened (logrotate).
+  void reopen_audit_devices() { audit_.reopen(); }
 
  private:
   struct ClusterIdentity {
@@ -68,6 +72,10 @@ class Core {
     std::string id;
   };
 
+  // Authentication, authorisation, the audit request entry and dispatch. `audit` is null
+  // when no audit device is enabled; otherwise it is filled in as the request is learnt,
+  // and its request entry is written before anything runs.
+  api::Response serve(api::Request request, audit::AuditRecord* audit, api::Request* logged);
   api::Response dispatch(api::Request request, const TokenEntry& token,
                          const policy::Decision& decision);
   // Deny by default: the token's policies (and its entity's) must grant the operation on the
@@ -123,6 +131,7 @@ class Core {
   PolicyStore policies_;
   barrier::BarrierView identity_view_;
   identity::IdentityStore identity_;
+  audit::AuditBroker audit_;
   const std::span<const engines::EngineRegistration> engines_;
   std::mutex wrapping_mutex_;  // makes unwrap single-use under concurrency
   std::atomic<std::shared_ptr<const ClusterIdentity>> cluster_;

@@ -1,6 +1,7 @@
 #include "vault/core/mount_table.h"
 
 #include "vault/base/encoding.h"
+#include "vault/base/log.h"
 
 namespace coffer::core {
 namespace {
@@ -57,6 +58,12 @@ nlohmann::json MountEntry::describe() const {
            {{"default_lease_ttl", default_lease_ttl},
             {"max_lease_ttl", max_lease_ttl},
             {"force_no_cache", false}}}};
+}
+
+nlohmann::json MountMigration::describe() const {
+  return {{"source_mount", source_mount},
+          {"target_mount", target_mount},
+          {"status", outcome == Outcome::kSuccess ? "success" : "failure"}};
 }
 
 MountTable::MountTable(barrier::Barrier& barrier, const Clock& clock,
@@ -203,28 +210,58 @@ Status MountTable::unmount(std::string_view raw_path) {
   return ok_status();
 }
 
-Status MountTable::remount(std::string_view raw_from, std::string_view raw_to) {
+Result<std::string> MountTable::remount(std::string_view raw_from, std::string_view raw_to) {
   COFFER_ASSIGN_OR_RETURN(auto from, normalise_path(raw_from));
   COFFER_ASSIGN_OR_RETURN(auto to, normalise_path(raw_to));
   std::lock_guard lock(write_mutex_);
   auto current = table_.load();
   auto it = current->find(from);
-  if (it == current->end()) return invalid_argument("no secrets engine mounted at " + from);
+  if (it == current->end()) {
+    return fail(invalid_argument("no secrets engine mounted at " + from));
+  }
   for (const auto& [path, mount] : *current) {
     if (path == from) continue;
     if (to.starts_with(path) || path.starts_with(to)) {
-      return conflict("path is already in use at " + path);
+      return fail(conflict("path is already in use at " + path));
     }
   }
-  MountEntry entry = it->second->entry;
-  entry.path = to;
-  COFFER_ASSIGN_OR_RETURN(auto mount, start(std::move(entry)));
-  auto next = std::make_shared<Snapshot>(*current);
-  next->erase(from);
-  next->emplace(to, std::move(mount));
-  COFFER_TRY(persist(*next));
-  table_.store(std::move(next));
-  return ok_status();
+  MountMigration migration{random_uuid(), from, to, MountMigration::Outcome::kSuccess};
+  // The new table is published only once persisted, so a failed move leaves
+  // the mount where it was.
+  Status moved = [&]() -> Status {
+    MountEntry entry = it->second->entry;
+    entry.path = to;
+    COFFER_ASSIGN_OR_RETURN(auto mount, start(std::move(entry)));
+    auto next = std::make_shared<Snapshot>(*current);
+    next->erase(from);
+    next->emplace(to, std::move(mount));
+    COFFER_TRY(persist(*next));
+    table_.store(std::move(next));
+    return ok_status();
+  }();
+  if (!moved.ok()) {
+    migration.outcome = MountMigration::Outcome::kFailure;
+    // Vault logs a failed move with its migration id; the status shows only "failure".
+    log::error("remount failed: migration_id=" + migration.id + " from=" + from + " to=" + to +
+               ": " + moved.message());
+  }
+  std::string id = migration.id;
+  record(std::move(migration));
+  return id;
+}
+
+std::optional<MountMigration> MountTable::migration(std::string_view id) const {
+  std::lock_guard lock(migrations_mutex_);
+  for (const auto& migration : migrations_) {
+    if (migration.id == id) return migration;
+  }
+  return std::nullopt;
+}
+
+void MountTable::record(MountMigration migration) {
+  std::lock_guard lock(migrations_mutex_);
+  if (migrations_.size() >= kMigrationsKept) migrations_.pop_front();
+  migrations_.push_back(std::move(migration));
 }
 
 Status MountTable::tune(std::string_view raw_path, const nlohmann::json& changes) {

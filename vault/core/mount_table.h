@@ -9,9 +9,11 @@
 // and publish a new snapshot.
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -43,6 +45,21 @@ struct Mount {
   std::unique_ptr<engines::SecretEngine> engine;
 };
 
+// One sys/remount call, as Vault reports it at sys/remount/status/<id>.
+struct MountMigration {
+  // Vault also reports "in-progress"; Coffer moves a mount inside the request
+  // that asks for it, so a recorded migration has always finished.
+  enum class Outcome { kSuccess, kFailure };
+
+  std::string id;
+  std::string source_mount;  // normalised, e.g. "kv/"
+  std::string target_mount;
+  Outcome outcome = Outcome::kSuccess;
+
+  // Vault's migration_info: {"source_mount", "target_mount", "status"}.
+  nlohmann::json describe() const;
+};
+
 struct Route {
   std::shared_ptr<const Mount> mount;
   std::string relative_path;
@@ -69,19 +86,30 @@ class MountTable {
   // Removes the mount and every entry in its storage view. Absent path: ok.
   Status unmount(std::string_view path);
   // Moves a mount to a new path; its data (keyed by the mount's uuid) stays.
+  // Returns the id of the migration, which migration() then reports.
   // Errors: 400 when `from` is not mounted or a path is invalid, 409 on conflict.
-  Status remount(std::string_view from, std::string_view to);
+  // A move that fails after those checks (engine start, storage) is not an error
+  // here but a migration recorded as failed: in Vault the move runs after the
+  // request has returned the id, and clients learn its outcome from the status.
+  Result<std::string> remount(std::string_view from, std::string_view to);
+  // The migration with this id among the last kMigrationsKept; nullopt if unknown.
+  // Like Vault's, the record lives in memory only and is lost on restart.
+  std::optional<MountMigration> migration(std::string_view id) const;
   // Applies tuning (TTLs, description, options) and persists it.
   Status tune(std::string_view path, const nlohmann::json& changes);
 
   // "kv" -> "kv/", and rejects what can never be a mount path.
   static Result<std::string> normalise_path(std::string_view path);
 
+  // Bounds the memory that repeated moves can hold; Vault keeps every one.
+  static constexpr std::size_t kMigrationsKept = 100;
+
  private:
   using Snapshot = std::map<std::string, std::shared_ptr<const Mount>, std::less<>>;
 
   Result<std::shared_ptr<const Mount>> start(MountEntry entry) const;
   Status persist(const Snapshot& table);
+  void record(MountMigration migration);
 
   barrier::Barrier& barrier_;
   const Clock& clock_;
@@ -89,6 +117,8 @@ class MountTable {
   const std::int64_t system_default_ttl_;
   std::mutex write_mutex_;  // serialises mount/unmount/tune/load
   std::atomic<std::shared_ptr<const Snapshot>> table_;
+  mutable std::mutex migrations_mutex_;
+  std::deque<MountMigration> migrations_;  // guarded by migrations_mutex_; oldest first
 };
 
 }  // namespace coffer::core

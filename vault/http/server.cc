@@ -528,6 +528,7 @@ class BeastServer final : public Server {
       if (ec) return;
       if (signal == SIGHUP) {
         reload_certificates();
+        if (options_.on_reload) options_.on_reload();
         wait_for_signal();
         return;
       }

@@ -28,6 +28,8 @@ struct ServerOptions {
   int io_threads = 0;  // 0 = one per core
   // Called once every listener is bound, with "host:port" of each.
   std::function<void(const std::vector<std::string>&)> on_listening;
+  // Called on SIGHUP, after the certificates are reloaded (the core reopens audit files).
+  std::function<void()> on_reload;
 };
 
 class Server {
