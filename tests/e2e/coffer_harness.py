@@ -225,12 +225,25 @@ class CofferServer:
         return cls(["server", "-config=" + config_path], log_dir, ca=ca)
 
     @classmethod
-    def dev(cls, log_dir, root_token="ROOT"):
+    def dev(cls, log_dir, root_token="ROOT", extra_args=()):
+        """extra_args: more flags for `coffer server -dev`, e.g.
+        ("-dev-unsafe-allow-api-audit-creation",)."""
         cert_dir = os.path.join(log_dir, "dev-certs")
         server = cls(["server", "-dev", "-dev-root-token-id=" + root_token,
-                      "-dev-listen-address=127.0.0.1:0", "-dev-tls-cert-dir=" + cert_dir],
+                      "-dev-listen-address=127.0.0.1:0", "-dev-tls-cert-dir=" + cert_dir]
+                     + list(extra_args),
                      log_dir, ca=os.path.join(cert_dir, "ca.pem"), name="coffer-dev")
         return server
+
+    def dev_unseal_key(self, timeout=5.0):
+        """The unseal key a dev server prints in its stdout banner (None if not shown in time:
+        the banner follows the "listening on" line start() waits for)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            match = re.search(r"^Unseal Key: (\S+)$", self.stdout(), re.MULTILINE)
+            if match or time.monotonic() > deadline:
+                return match.group(1) if match else None
+            time.sleep(0.02)
 
     # ---- lifecycle
 
@@ -539,14 +552,18 @@ def unique(prefix):
 
 class DevServerCase(unittest.TestCase):
     """One dev server (KV v2 at secret/) per test class, with a random root token id.
-    Subclasses get cls.server, cls.root_token, cls.root (an hvac client) and raw()."""
+    Subclasses get cls.server, cls.root_token, cls.root (an hvac client) and raw();
+    they may set dev_args (extra `server -dev` flags)."""
+
+    dev_args = ()
 
     @classmethod
     def setUpClass(cls):
         tmp = tempfile.TemporaryDirectory(prefix="coffer-e2e-")
         cls.addClassCleanup(tmp.cleanup)
         cls.root_token = "e2e-root-" + uuid.uuid4().hex
-        cls.server = CofferServer.dev(tmp.name, root_token=cls.root_token)
+        cls.server = CofferServer.dev(tmp.name, root_token=cls.root_token,
+                                      extra_args=cls.dev_args)
         cls.addClassCleanup(cls.server.kill)
         cls.server.start()
         cls.root = cls.server.hvac(cls.root_token)

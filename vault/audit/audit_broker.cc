@@ -1,5 +1,7 @@
 #include "vault/audit/audit_broker.h"
 
+#include <pthread.h>
+
 #include <filesystem>
 
 #include "vault/base/encoding.h"
@@ -42,6 +44,15 @@ std::string normalise_path(std::string path) {
   return path;
 }
 
+// The file a file_path names, through symlinks and "..", for comparing two devices' files.
+std::string canonical_file(const std::string& file_path) {
+  if (file_path == "-" || file_path == "stdout") return "stdout";
+  if (file_path == "discard") return "discard";
+  std::error_code ec;
+  auto canonical = std::filesystem::weakly_canonical(file_path, ec);
+  return ec ? file_path : canonical.string();
+}
+
 bool is_within(const std::filesystem::path& path, const std::filesystem::path& dir) {
   auto p = path.begin();
   for (auto d = dir.begin(); d != dir.end(); ++d, ++p) {
@@ -51,6 +62,28 @@ bool is_within(const std::filesystem::path& path, const std::filesystem::path& d
   return true;
 }
 
+// glibc's adaptive mutex spins briefly before it sleeps. A device's critical section (one
+// hash and one write) is a few microseconds - shorter than a futex sleep and wake-up, which
+// dominated when two io threads recorded entries at once.
+class AdaptiveMutex {
+ public:
+  AdaptiveMutex() {
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(&mutex_, &attr);
+    pthread_mutexattr_destroy(&attr);
+  }
+  ~AdaptiveMutex() { pthread_mutex_destroy(&mutex_); }
+  AdaptiveMutex(const AdaptiveMutex&) = delete;
+  AdaptiveMutex& operator=(const AdaptiveMutex&) = delete;
+  void lock() { pthread_mutex_lock(&mutex_); }
+  void unlock() { pthread_mutex_unlock(&mutex_); }
+
+ private:
+  pthread_mutex_t mutex_;
+};
+
 }  // namespace
 
 struct AuditBroker::Device {
@@ -59,21 +92,23 @@ struct AuditBroker::Device {
   std::unique_ptr<AuditSink> sink;
   std::unique_ptr<AuditHmac> hmac;
   EntryOptions entry_options;
-  std::mutex mutex;  // guards sink, position and needs_resume
+  static inline std::atomic<std::uint64_t> next_serial{1};
+  const std::uint64_t serial = next_serial.fetch_add(1);
+  DeviceHashing hashing() const { return {*hmac, entry_options, serial}; }
+  AdaptiveMutex mutex;  // guards sink, position and needs_resume
   ChainPosition position;
   bool needs_resume = true;  // continue the chain (after open or a failed write) before writing
   std::atomic<std::uint64_t> failures{0};
 
   // Writes one entry; on failure the line is not counted in the chain, and the next write
   // first re-reads the file's end (a failed write may have left part of a line behind).
-  Status write(const json& entry, const Clock& clock) {
+  Status write(std::string_view entry, const Clock& clock) {
     std::lock_guard lock(mutex);
     if (needs_resume) {
       if (Status s = resume(clock); !s.ok()) return s;
     }
     ChainPosition before = position;
-    const std::string line =
-        chain_line(entry.dump(-1, ' ', false, json::error_handler_t::replace), position);
+    const std::string line = chain_line(entry, position);
     Status s = sink->write_line(line);
     if (!s.ok()) {
       position = std::move(before);
@@ -157,13 +192,14 @@ Result<std::shared_ptr<AuditBroker::Device>> AuditBroker::open_device(const std:
     if (file_path.empty()) file_path = option(options, "path");
     if (file_path.empty()) return fail(invalid_argument("file_path is required"));
     const std::string mode_text = option(options, "mode", "0600");
+    // Octal digits only ("0600"), at most four, no sign or suffix.
     unsigned mode = 0;
-    try {
-      mode = static_cast<unsigned>(std::stoul(mode_text, nullptr, 8));
-    } catch (const std::exception&) {
-      return fail(invalid_argument("invalid mode \"" + mode_text + "\""));
+    const bool octal = !mode_text.empty() && mode_text.size() <= 4 &&
+                       mode_text.find_first_not_of("01234567") == std::string::npos;
+    if (octal) mode = static_cast<unsigned>(std::stoul(mode_text, nullptr, 8));
+    if (!octal || mode > 0777) {
+      return fail(invalid_argument("invalid mode \"" + mode_text + "\": use octal, e.g. 0600"));
     }
-    if (mode > 0777) return fail(invalid_argument("invalid mode \"" + mode_text + "\""));
     COFFER_ASSIGN_OR_RETURN(device->sink, open_file_sink(file_path, mode, open_now));
   } else if (type == "socket") {
     std::chrono::milliseconds timeout = kDefaultSocketTimeout;
@@ -235,23 +271,23 @@ Status AuditBroker::log_all(Render&& render) {
 
 Status AuditBroker::log_request(const AuditRecord& record) {
   return log_all([&](const Device& d, const std::string& time) {
-    return request_entry(record, *d.hmac, d.entry_options, time);
+    return request_entry(record, d.hashing(), time);
   });
 }
 
 Status AuditBroker::log_response(const AuditRecord& record, const api::Response& response) {
   return log_all([&](const Device& d, const std::string& time) {
-    return response_entry(record, response, *d.hmac, d.entry_options, time);
+    return response_entry(record, response, d.hashing(), time);
   });
 }
 
 Status AuditBroker::log_event(std::string_view event, const AuditRecord* cause) {
   return log_all([&](const Device& d, const std::string& time) {
-    json entry{{"time", time}, {"type", "event"}, {"event", std::string(event)}};
+    std::string entry =
+        json{{"time", time}, {"type", "event"}, {"event", std::string(event)}}.dump();
     if (cause) {
-      json request = request_entry(*cause, *d.hmac, d.entry_options, time);
-      entry["auth"] = std::move(request["auth"]);
-      entry["request"] = std::move(request["request"]);
+      entry.pop_back();  // the closing brace: the cause's sections follow
+      entry += "," + entry_sections(*cause, d.hashing()) + "}";
     }
     return entry;
   });
@@ -263,6 +299,8 @@ void AuditBroker::reopen() {
     std::lock_guard lock(device->mutex);
     if (Status s = device->sink->reopen(); !s.ok()) {
       log::error("audit device " + device->path + " could not be reopened: " + s.message());
+    } else {
+      log::info("audit device " + device->path + " reopened");
     }
     device->needs_resume = true;  // a rotated-away file means a new log: its chain restarts
   }
@@ -352,6 +390,22 @@ api::Response AuditBroker::enable(const api::Request& request, const std::string
   auto table = stored_table();
   if (!table) return Response::error(table.error());
   if (table->contains(path)) return bad_request("path already in use");
+  if (**type == "file") {
+    // Two devices appending to one file would interleave two chains: neither would verify.
+    const std::string wanted =
+        canonical_file(option(option_map, "file_path").empty() ? option(option_map, "path")
+                                                               : option(option_map, "file_path"));
+    for (const auto& [other_path, other] : table->items()) {
+      const json other_options = other.value("options", json::object());
+      const std::string other_file = option(other_options, "file_path").empty()
+                                         ? option(other_options, "path")
+                                         : option(other_options, "file_path");
+      if (other.value("type", "") == "file" && wanted != "discard" && wanted != "stdout" &&
+          canonical_file(other_file) == wanted) {
+        return bad_request("file_path is already in use by audit device " + other_path);
+      }
+    }
+  }
   const SecretBytes key = SecretBytes::random(kKeyBytes);
   json config{{"type", **type},
               {"description", description->value_or("")},

@@ -1,171 +1,411 @@
 #include "vault/audit/audit_entry.h"
 
+#include <array>
+#include <functional>
+
+#include "vault/audit/json_writer.h"
+
 namespace coffer::audit {
 namespace {
 
 using nlohmann::json;
 
-// Values of data maps: strings, numbers and booleans become HMACs; structure stays.
-json hash_values(const json& value, const AuditHmac& hmac) {
+// Data values: strings, numbers and booleans become HMACs (Vault leaves numbers and booleans
+// in clear; Coffer does not); keys, structure and nulls stay.
+void write_hashed(JsonWriter& w, const json& value, const DeviceHashing& d) {
   switch (value.type()) {
     case json::value_t::string:
-      return hmac.hash(value.get_ref<const std::string&>());
-    case json::value_t::object: {
-      json out = json::object();
-      for (const auto& [key, item] : value.items()) out[key] = hash_values(item, hmac);
-      return out;
-    }
-    case json::value_t::array: {
-      json out = json::array();
-      for (const auto& item : value) out.push_back(hash_values(item, hmac));
-      return out;
-    }
+      w.string(d.options.log_raw ? value.get_ref<const std::string&>()
+                                 : d.hmac.hash(value.get_ref<const std::string&>()));
+      return;
+    case json::value_t::object:
+      w.begin_object();
+      for (const auto& [key, item] : value.items()) {
+        w.key(key);
+        write_hashed(w, item, d);
+      }
+      w.end_object();
+      return;
+    case json::value_t::array:
+      w.begin_array();
+      for (const auto& item : value) write_hashed(w, item, d);
+      w.end_array();
+      return;
     case json::value_t::null:
     case json::value_t::discarded:
-      return nullptr;
-    default:
-      // Numbers, booleans and binary never appear in clear either (Vault leaves them).
-      return hmac.hash(value.dump());
-  }
-}
-
-json data_for_log(const json& data, const AuditHmac& hmac, const EntryOptions& options) {
-  return options.log_raw ? data : hash_values(data, hmac);
-}
-
-std::string token_for_log(const std::string& token, const AuditHmac& hmac,
-                          const EntryOptions& options) {
-  if (token.empty() || options.log_raw) return token;
-  return hmac.hash(token);
-}
-
-std::string accessor_for_log(const std::string& accessor, const AuditHmac& hmac,
-                             const EntryOptions& options) {
-  if (accessor.empty() || options.log_raw || !options.hmac_accessor) return accessor;
-  return hmac.hash(accessor);
-}
-
-json auth_json(const AuditRecord& record, const AuditHmac& hmac, const EntryOptions& options) {
-  if (!record.auth) return json::object();
-  const AuditAuth& a = *record.auth;
-  json out{{"client_token", token_for_log(a.client_token, hmac, options)},
-           {"accessor", accessor_for_log(a.accessor, hmac, options)},
-           {"display_name", a.display_name},
-           {"entity_id", a.entity_id},
-           {"identity_kind", a.identity_kind},
-           {"policies", a.policies},
-           {"token_policies", a.token_policies},
-           {"token_type", a.token_type},
-           {"metadata", a.metadata.empty() ? json(nullptr) : json(a.metadata)}};
-  if (!a.identity_policies.empty()) out["identity_policies"] = a.identity_policies;
-  if (record.policy) {
-    json granting = json::array();
-    for (const auto& name : record.policy->granting_policies) {
-      granting.push_back({{"name", name}, {"type", "acl"}, {"namespace_id", "root"}});
+      w.null();
+      return;
+    default: {
+      const std::string text = value.dump();
+      if (d.options.log_raw) {
+        w.raw(text);
+      } else {
+        w.string(d.hmac.hash(text));
+      }
+      return;
     }
-    out["policy_results"] = {{"allowed", record.policy->allowed},
-                             {"granting_policies", std::move(granting)},
-                             {"matched_pattern", record.policy->matched_pattern},
-                             {"reason", record.policy->reason}};
   }
-  return out;
 }
 
-json request_json(const AuditRecord& record, const AuditHmac& hmac, const EntryOptions& options) {
+// Renders the value of the top-level "data" member of a JSON text, hashed, straight from the
+// parser's events: the KV read fast path answers with pre-rendered text, and building a tree
+// of it only to walk it once would cost more than the read. Also picks up "lease_id".
+class DataRenderer final : public nlohmann::json_sax<json> {
+ public:
+  DataRenderer(JsonWriter& w, const DeviceHashing& d) : w_(w), d_(d) {}
+
+  bool found_data() const { return found_; }
+  const std::string& lease_id() const { return lease_id_; }
+
+  bool null() override {
+    if (capturing()) w_.null();
+    return done_value();
+  }
+  bool boolean(bool v) override { return scalar(v ? "true" : "false"); }
+  bool number_integer(number_integer_t v) override { return scalar(std::to_string(v)); }
+  bool number_unsigned(number_unsigned_t v) override { return scalar(std::to_string(v)); }
+  bool number_float(number_float_t, const string_t& text) override { return scalar(text); }
+  bool string(string_t& v) override {
+    if (depth_ == 1 && top_key_ == "lease_id") lease_id_ = v;
+    if (capturing()) w_.string(d_.options.log_raw ? v : d_.hmac.hash(v));
+    return done_value();
+  }
+  bool binary(binary_t&) override { return scalar("null"); }
+  bool start_object(std::size_t) override {
+    if (capturing()) w_.begin_object();
+    if (depth_ == 1 && top_key_ == "data") found_ = true;
+    ++depth_;
+    return true;
+  }
+  bool end_object() override {
+    --depth_;
+    if (capturing()) w_.end_object();
+    return done_value();
+  }
+  bool start_array(std::size_t) override {
+    if (capturing()) w_.begin_array();
+    if (depth_ == 1 && top_key_ == "data") found_ = true;
+    ++depth_;
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    if (capturing()) w_.end_array();
+    return done_value();
+  }
+  bool key(string_t& k) override {
+    if (depth_ == 1) {
+      top_key_ = k;
+    } else if (capturing()) {
+      w_.key(k);
+    }
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  // Inside the top-level "data" member (its value itself, or anything below it).
+  bool capturing() const { return depth_ >= 1 && top_key_ == "data"; }
+  bool scalar(std::string_view text) {
+    if (capturing()) {
+      if (d_.options.log_raw) {
+        w_.raw(text);
+      } else {
+        w_.string(d_.hmac.hash(text));
+      }
+    }
+    return done_value();
+  }
+  bool done_value() {
+    if (depth_ == 1 && top_key_ == "data") found_ = true;
+    if (depth_ == 1) top_key_.clear();
+    return true;
+  }
+
+  JsonWriter& w_;
+  const DeviceHashing& d_;
+  int depth_ = 0;
+  std::string top_key_;
+  bool found_ = false;
+  std::string lease_id_;
+};
+
+struct TokenHashes {
+  std::string token;
+  std::string accessor;
+};
+
+TokenHashes compute_token_hashes(const std::string& token, const std::string& accessor,
+                                 const DeviceHashing& d) {
+  TokenHashes h;
+  h.token = token.empty() || d.options.log_raw ? token : d.hmac.hash(token);
+  h.accessor = accessor.empty() || d.options.log_raw || !d.options.hmac_accessor
+                   ? accessor
+                   : d.hmac.hash(accessor);
+  return h;
+}
+
+// A client sends the same token request after request: its HMACs are kept per thread, keyed
+// by the device and the token's salted storage hash (never by the token itself).
+const TokenHashes& token_hashes(const AuditAuth& auth, const DeviceHashing& d) {
+  struct Slot {
+    std::uint64_t serial = 0;
+    std::string key;
+    TokenHashes hashes;
+  };
+  thread_local std::array<Slot, 32> cache;
+  thread_local TokenHashes uncached;
+  if (auth.token_key.empty()) {
+    uncached = compute_token_hashes(auth.client_token, auth.accessor, d);
+    return uncached;
+  }
+  Slot& slot = cache[std::hash<std::string>{}(auth.token_key) % cache.size()];
+  if (slot.serial != d.serial || slot.key != auth.token_key) {
+    slot.serial = d.serial;
+    slot.key = auth.token_key;
+    slot.hashes = compute_token_hashes(auth.client_token, auth.accessor, d);
+  }
+  return slot.hashes;
+}
+
+void write_string_list(JsonWriter& w, std::string_view name, const std::vector<std::string>& v) {
+  w.key(name);
+  w.begin_array();
+  for (const auto& s : v) w.string(s);
+  w.end_array();
+}
+
+void write_sections(JsonWriter& w, const AuditRecord& record, const DeviceHashing& d) {
   const api::Request& r = *record.request;
-  json out{{"id", record.id},
-           {"operation", std::string(api::operation_name(r.operation))},
-           {"path", r.path},
-           {"mount_point", record.mount_point},
-           {"mount_type", record.mount_type},
-           {"client_token", token_for_log(r.client_token, hmac, options)},
-           {"client_token_accessor",
-            record.auth ? accessor_for_log(record.auth->accessor, hmac, options) : std::string()},
-           {"remote_address", r.remote_address},
-           {"intent", r.intent},
-           {"wrap_ttl", r.wrap_ttl},
-           {"namespace", {{"id", "root"}}}};
-  if (r.body.is_object() && !r.body.empty()) out["data"] = data_for_log(r.body, hmac, options);
+  std::string token_hash;
+  std::string accessor_hash;
+  if (record.auth) {
+    const TokenHashes& h = token_hashes(*record.auth, d);
+    token_hash = h.token;
+    accessor_hash = h.accessor;
+  } else if (!r.client_token.empty()) {
+    token_hash = compute_token_hashes(r.client_token, {}, d).token;
+  }
+
+  w.key("auth");
+  w.begin_object();
+  if (record.auth) {
+    const AuditAuth& a = *record.auth;
+    w.field("client_token", token_hash);
+    w.field("accessor", accessor_hash);
+    w.field("display_name", a.display_name);
+    w.field("entity_id", a.entity_id);
+    w.field("identity_kind", a.identity_kind);
+    write_string_list(w, "policies", a.policies);
+    write_string_list(w, "token_policies", a.token_policies);
+    if (!a.identity_policies.empty())
+      write_string_list(w, "identity_policies", a.identity_policies);
+    w.field("token_type", a.token_type);
+    w.key("metadata");
+    if (a.metadata.empty()) {
+      w.null();
+    } else {
+      w.begin_object();
+      for (const auto& [k, v] : a.metadata) w.field(k, v);
+      w.end_object();
+    }
+    if (record.policy) {
+      w.key("policy_results");
+      w.begin_object();
+      w.field("allowed", record.policy->allowed);
+      w.key("granting_policies");
+      w.begin_array();
+      for (const auto& name : record.policy->granting_policies) {
+        w.begin_object();
+        w.field("name", name);
+        w.field("type", "acl");
+        w.field("namespace_id", "root");
+        w.end_object();
+      }
+      w.end_array();
+      w.field("matched_pattern", record.policy->matched_pattern);
+      w.field("reason", record.policy->reason);
+      w.end_object();
+    }
+  }
+  w.end_object();
+
+  w.key("request");
+  w.begin_object();
+  w.field("id", record.id);
+  w.field("operation", api::operation_name(r.operation));
+  w.field("path", r.path);
+  w.field("mount_point", record.mount_point);
+  w.field("mount_type", record.mount_type);
+  w.field("client_token", token_hash);
+  w.field("client_token_accessor", accessor_hash);
+  w.field("remote_address", r.remote_address);
+  w.field("intent", r.intent);
+  w.field("wrap_ttl", r.wrap_ttl);
+  w.key("namespace");
+  w.begin_object();
+  w.field("id", "root");
+  w.end_object();
+  if (r.body.is_object() && !r.body.empty()) {
+    w.key("data");
+    write_hashed(w, r.body, d);
+  }
+  w.end_object();
+}
+
+// The sections text for this device: rendered for the request entry, reused for the response.
+const std::string& sections(const AuditRecord& record, const DeviceHashing& d) {
+  for (const auto& [serial, text] : record.rendered_sections) {
+    if (serial == d.serial) return text;
+  }
+  std::string text;
+  JsonWriter w(text);
+  w.begin_object();
+  write_sections(w, record, d);
+  w.end_object();
+  // Keep the members only: "{...}" -> "...".
+  text = text.substr(1, text.size() - 2);
+  record.rendered_sections.emplace_back(d.serial, std::move(text));
+  return record.rendered_sections.back().second;
+}
+
+void write_token_field(JsonWriter& w, const json& object, const char* name, const DeviceHashing& d,
+                       bool is_accessor) {
+  auto it = object.find(name);
+  if (it == object.end()) return;
+  w.key(name);
+  if (!it->is_string()) {
+    w.raw(it->dump());
+    return;
+  }
+  const auto& value = it->get_ref<const std::string&>();
+  const TokenHashes h =
+      is_accessor ? compute_token_hashes({}, value, d) : compute_token_hashes(value, {}, d);
+  w.string(is_accessor ? h.accessor : h.token);
+}
+
+// auth and wrap_info blocks of a response: new tokens and accessors hashed, the rest as is.
+void write_credentials_block(JsonWriter& w, std::string_view name, const json& block,
+                             const DeviceHashing& d) {
+  w.key(name);
+  w.begin_object();
+  for (const auto& [key, value] : block.items()) {
+    if (key == "client_token" || key == "token") {
+      write_token_field(w, block, key.c_str(), d, false);
+    } else if (key == "accessor" || key == "wrapped_accessor") {
+      write_token_field(w, block, key.c_str(), d, true);
+    } else {
+      w.key(key);
+      w.raw(value.dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+  }
+  w.end_object();
+}
+
+std::string entry_head(std::string_view type, std::string_view time) {
+  std::string out;
+  out.reserve(1024);
+  out += R"({"time":)";
+  append_json_string(out, time);
+  out += R"(,"type":)";
+  append_json_string(out, type);
   return out;
 }
 
 }  // namespace
 
-json request_entry(const AuditRecord& record, const AuditHmac& hmac, const EntryOptions& options,
-                   const std::string& time) {
-  json entry{{"time", time},
-             {"type", "request"},
-             {"auth", auth_json(record, hmac, options)},
-             {"request", request_json(record, hmac, options)}};
-  if (!record.error.empty()) entry["error"] = record.error;
-  return entry;
+std::string entry_sections(const AuditRecord& record, const DeviceHashing& device) {
+  return sections(record, device);
 }
 
-json response_entry(const AuditRecord& record, const api::Response& response, const AuditHmac& hmac,
-                    const EntryOptions& options, const std::string& time) {
-  json entry{{"time", time},
-             {"type", "response"},
-             {"auth", auth_json(record, hmac, options)},
-             {"request", request_json(record, hmac, options)}};
-  json out{{"status_code", response.status}};
-  // Pre-rendered JSON bodies (the KV read fast path) are parsed here, only when audited.
-  json parsed;
-  const json* body = response.body ? &*response.body : nullptr;
-  if (!body && response.raw_body && response.content_type == "application/json") {
-    parsed = json::parse(*response.raw_body, nullptr, false);
-    if (!parsed.is_discarded()) body = &parsed;
+std::string request_entry(const AuditRecord& record, const DeviceHashing& device,
+                          std::string_view time) {
+  std::string out = entry_head("request", time);
+  out.push_back(',');
+  out += sections(record, device);
+  if (!record.error.empty()) {
+    out += R"(,"error":)";
+    append_json_string(out, record.error);
   }
-  std::string error = record.error;
-  if (body && body->is_object()) {
-    if (auto errors = body->find("errors"); errors != body->end() && errors->is_array()) {
+  out.push_back('}');
+  return out;
+}
+
+std::string response_entry(const AuditRecord& record, const api::Response& response,
+                           const DeviceHashing& d, std::string_view time) {
+  std::string out = entry_head("response", time);
+  out.push_back(',');
+  out += sections(record, d);
+  out += R"(,"response":)";
+  JsonWriter w(out);
+  w.begin_object();
+  w.field("status_code", response.status);
+  // The errors the client got; the record's own reason when the body carries none.
+  std::string error;
+  if (response.body && response.body->is_object()) {
+    const json& body = *response.body;
+    if (auto errors = body.find("errors"); errors != body.end() && errors->is_array()) {
       for (const auto& e : *errors) {
         if (!e.is_string()) continue;
         if (!error.empty()) error += "; ";
         error += e.get<std::string>();
       }
     }
-    if (auto data = body->find("data"); data != body->end() && !data->is_null()) {
-      json logged = *data;
-      if (options.elide_list_responses && record.request->operation == api::Operation::kList &&
-          logged.is_object() && logged.contains("keys") && logged["keys"].is_array()) {
-        logged["keys"] = logged["keys"].size();
+    if (auto data = body.find("data"); data != body.end() && !data->is_null()) {
+      w.key("data");
+      if (d.options.elide_list_responses && record.request->operation == api::Operation::kList &&
+          data->is_object() && data->contains("keys") && (*data)["keys"].is_array()) {
+        json elided = *data;
+        elided["keys"] = elided["keys"].size();
+        write_hashed(w, elided, d);
+      } else {
+        write_hashed(w, *data, d);
       }
-      out["data"] = data_for_log(logged, hmac, options);
     }
-    if (auto lease = body->find("lease_id"); lease != body->end() && lease->is_string() &&
-                                             !lease->get_ref<const std::string&>().empty()) {
-      out["secret"] = {{"lease_id", *lease}};
+    if (auto lease = body.find("lease_id"); lease != body.end() && lease->is_string() &&
+                                            !lease->get_ref<const std::string&>().empty()) {
+      w.key("secret");
+      w.begin_object();
+      w.field("lease_id", lease->get_ref<const std::string&>());
+      w.end_object();
     }
-    if (auto auth = body->find("auth"); auth != body->end() && auth->is_object()) {
-      json logged = *auth;
-      if (logged.contains("client_token") && logged["client_token"].is_string()) {
-        logged["client_token"] =
-            token_for_log(logged["client_token"].get<std::string>(), hmac, options);
-      }
-      if (logged.contains("accessor") && logged["accessor"].is_string()) {
-        logged["accessor"] = accessor_for_log(logged["accessor"].get<std::string>(), hmac, options);
-      }
-      out["auth"] = std::move(logged);
+    if (auto auth = body.find("auth"); auth != body.end() && auth->is_object()) {
+      write_credentials_block(w, "auth", *auth, d);
     }
-    if (auto wrap = body->find("wrap_info"); wrap != body->end() && wrap->is_object()) {
-      json logged = *wrap;
-      if (logged.contains("token") && logged["token"].is_string()) {
-        logged["token"] = token_for_log(logged["token"].get<std::string>(), hmac, options);
-      }
-      for (const char* key : {"accessor", "wrapped_accessor"}) {
-        if (logged.contains(key) && logged[key].is_string()) {
-          logged[key] = accessor_for_log(logged[key].get<std::string>(), hmac, options);
-        }
-      }
-      out["wrap_info"] = std::move(logged);
+    if (auto wrap = body.find("wrap_info"); wrap != body.end() && wrap->is_object()) {
+      write_credentials_block(w, "wrap_info", *wrap, d);
     }
-    if (auto warnings = body->find("warnings"); warnings != body->end() && warnings->is_array()) {
-      out["warnings"] = *warnings;
+    if (auto warnings = body.find("warnings"); warnings != body.end() && warnings->is_array()) {
+      w.key("warnings");
+      w.raw(warnings->dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+  } else if (response.raw_body && response.content_type == "application/json") {
+    // Pre-rendered JSON (the KV read fast path): only its data (and lease) are recorded.
+    std::string data;
+    JsonWriter data_writer(data);
+    DataRenderer renderer(data_writer, d);
+    const bool parsed = json::sax_parse(*response.raw_body, &renderer);
+    if (parsed && renderer.found_data()) {
+      w.key("data");
+      w.raw(data);
+    }
+    if (!renderer.lease_id().empty()) {
+      w.key("secret");
+      w.begin_object();
+      w.field("lease_id", renderer.lease_id());
+      w.end_object();
     }
   }
-  entry["response"] = std::move(out);
-  if (!error.empty()) entry["error"] = error;
-  return entry;
+  w.end_object();
+  if (error.empty()) error = record.error;
+  if (!error.empty()) {
+    out += R"(,"error":)";
+    append_json_string(out, error);
+  }
+  out.push_back('}');
+  return out;
 }
 
 }  // namespace coffer::audit

@@ -7,9 +7,11 @@
 // (unless the device logs raw), as are tokens and, by default, accessors.
 // Map keys, paths, policies and times stay readable: they answer "who did what".
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +23,7 @@ namespace coffer::audit {
 
 struct AuditAuth {
   std::string client_token;  // as presented; hashed on output
+  std::string token_key;     // the token's salted storage hash: keys per-thread HMAC caches
   std::string accessor;
   std::string display_name;
   std::string entity_id;
@@ -48,6 +51,9 @@ struct AuditRecord {
   std::string mount_point;
   std::string mount_type;
   std::string error;  // why the request was refused, when it was
+  // The "auth" and "request" sections as each device rendered them for the request entry,
+  // reused by the response entry (keyed by device serial).
+  mutable std::vector<std::pair<std::uint64_t, std::string>> rendered_sections;
 };
 
 struct EntryOptions {
@@ -56,11 +62,20 @@ struct EntryOptions {
   bool elide_list_responses = false;
 };
 
-// One JSON object each (no chain framing), `time` in RFC 3339 with nanoseconds.
-nlohmann::json request_entry(const AuditRecord& record, const AuditHmac& hmac,
-                             const EntryOptions& options, const std::string& time);
-nlohmann::json response_entry(const AuditRecord& record, const api::Response& response,
-                              const AuditHmac& hmac, const EntryOptions& options,
-                              const std::string& time);
+// One device's way of hashing: its key, its options, and a serial number unique to the
+// device for the life of the process (per-thread caches are keyed by it).
+struct DeviceHashing {
+  const AuditHmac& hmac;
+  const EntryOptions& options;
+  std::uint64_t serial;
+};
+
+// Entries as JSON object text (no chain framing), `time` in RFC 3339 with nanoseconds.
+std::string request_entry(const AuditRecord& record, const DeviceHashing& device,
+                          std::string_view time);
+std::string response_entry(const AuditRecord& record, const api::Response& response,
+                           const DeviceHashing& device, std::string_view time);
+// The "auth" and "request" members of an entry (for lifecycle events), as JSON members text.
+std::string entry_sections(const AuditRecord& record, const DeviceHashing& device);
 
 }  // namespace coffer::audit

@@ -161,6 +161,7 @@ api::Response Core::handle(api::Request request) {
   // Audited: the request as received is kept for both entries.
   audit::AuditRecord record;
   record.id = random_uuid();
+  const api::ScopedRequestId scoped_id(record.id);
   api::Request logged = request;
   record.request = &logged;
   api::Response response = serve(std::move(request), &record, &logged);
@@ -175,6 +176,7 @@ audit::AuditAuth audit_auth(const TokenEntry& token, std::string_view raw_token,
                             const identity::Entity* entity) {
   audit::AuditAuth auth;
   auth.client_token = std::string(raw_token);
+  auth.token_key = token.id_hash;
   auth.accessor = token.accessor;
   auth.display_name = token.display_name;
   auth.entity_id = token.entity_id;
@@ -200,7 +202,16 @@ api::Response Core::serve(api::Request request, audit::AuditRecord* audit, api::
     audit->error = std::move(error);
     return audit_.log_request(*audit).ok();
   };
-  auto denied = [&](api::Response response, std::string why) {
+  // A refused request is recorded with the reasons the client gets.
+  auto denied = [&](api::Response response) {
+    std::string why;
+    if (audit && response.body && response.body->contains("errors")) {
+      for (const auto& e : (*response.body)["errors"]) {
+        if (!e.is_string()) continue;
+        if (!why.empty()) why += "; ";
+        why += e.get<std::string>();
+      }
+    }
     if (!record_request(std::move(why))) return audit_failure();
     return response;
   };
@@ -212,8 +223,8 @@ api::Response Core::serve(api::Request request, audit::AuditRecord* audit, api::
   }
 
   auto token = tokens_->lookup(request.client_token);
-  if (!token) return denied(api::Response::error(token.error()), token.error().message());
-  if (!*token) return denied(api::Response::error(permission_denied()), "permission denied");
+  if (!token) return denied(api::Response::error(token.error()));
+  if (!*token) return denied(api::Response::error(permission_denied()));
 
   // Route before authorising: a write to an engine path is a `create` when the
   // item does not exist yet, and policies grant create and update separately.
@@ -245,16 +256,14 @@ api::Response Core::serve(api::Request request, audit::AuditRecord* audit, api::
   if (!decision.allowed) {
     std::vector<std::string> errors{"permission denied"};
     if (!decision.reason.empty()) errors.push_back(decision.reason);
-    return denied(api::Response::error(403, std::move(errors)), "permission denied");
+    return denied(api::Response::error(403, std::move(errors)));
   }
   // Also for unwrapped requests: a stanza with a wrapping bound makes wrapping mandatory.
   if (!decision.wrapping_ttl_allows(std::chrono::seconds(request.wrap_ttl))) {
-    return denied(
-        api::Response::error(
-            403, {"permission denied", request.wrap_ttl > 0
-                                           ? "wrapping TTL outside the policy's bounds"
-                                           : "the policy requires this response to be wrapped"}),
-        "permission denied");
+    return denied(api::Response::error(
+        403, {"permission denied", request.wrap_ttl > 0
+                                       ? "wrapping TTL outside the policy's bounds"
+                                       : "the policy requires this response to be wrapped"}));
   }
   // The request entry is on record before anything runs.
   if (!record_request()) return audit_failure();

@@ -1,6 +1,9 @@
 #pragma once
 // Vault's success envelope (vault-api.md §1.4).
 
+#include <string>
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 namespace coffer::api {
@@ -17,5 +20,19 @@ nlohmann::json envelope_with_top_level_copy(nlohmann::json data);
 // value. The KV read hot path answers with stored JSON as it is, rather than
 // parsing it into a tree only to render the tree again.
 std::string envelope_text(std::string_view data_json);
+
+// While one is alive on a thread, envelopes built on that thread carry `id` as their
+// request_id: the id of the request in the audit log, so a client's request_id finds its
+// entries (as in Vault). Without one, each envelope gets a fresh random id.
+class ScopedRequestId {
+ public:
+  explicit ScopedRequestId(std::string_view id);
+  ~ScopedRequestId();
+  ScopedRequestId(const ScopedRequestId&) = delete;
+  ScopedRequestId& operator=(const ScopedRequestId&) = delete;
+
+ private:
+  std::string previous_;
+};
 
 }  // namespace coffer::api
