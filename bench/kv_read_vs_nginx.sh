@@ -18,6 +18,10 @@
 #                  (default 0-1, or 0 on a 1-CPU machine)
 #   NGINX_WORKERS  nginx worker_processes (default 2 = coffer's io threads on
 #                  the 2-core reference machine)
+#   AUDIT          1 = each round also runs coffer with one file audit device
+#                  enabled (log in the temporary directory, emptied between
+#                  rounds) and reports the audit overhead: the issue's target
+#                  is at most 15 % fewer requests/s than without a device
 set -euo pipefail
 
 bench_name=kv_read_vs_nginx
@@ -43,6 +47,10 @@ value_bytes=200
 key_prefix="/v1/secret/data/bench/k"
 lua_script="$script_dir/kv_read.lua"
 [[ -r "$lua_script" ]] || die "missing $lua_script"
+
+audit="${AUDIT:-0}"
+[[ "$audit" == 0 || "$audit" == 1 ]] || die "AUDIT must be 0 or 1, got '$audit'"
+((audit)) && coffer_extra_args=(-dev-unsafe-allow-api-audit-creation)
 
 bench_require_tools 1
 bench_pin
@@ -144,6 +152,17 @@ wrk_cmd_desc="wrk -t$wrk_threads -c$wrk_connections -d$duration --latency -s ben
 
 best_nginx_rps=0 best_nginx_p99=""
 best_coffer_rps=0 best_coffer_p99=""
+best_audit_rps=0 best_audit_p99=""
+audit_log="$work_dir/audit.log"
+# audit_device PUT|DELETE: enables or disables the file device (root token).
+audit_device() {
+  local code
+  code="$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$cert_dir/ca.pem" \
+    -H "X-Vault-Token: $bench_root_token" -X "$1" \
+    -d "{\"type\":\"file\",\"options\":{\"file_path\":\"$audit_log\"}}" \
+    "$coffer_url/v1/sys/audit/bench")"
+  [[ "$code" == 204 ]] || die "audit device $1 answered $code"
+}
 note "$pin_desc"
 note "$rounds round(s) of: nginx then coffer, $wrk_cmd_desc"
 for ((r = 1; r <= rounds; r++)); do
@@ -153,6 +172,15 @@ for ((r = 1; r <= rounds; r++)); do
   run_wrk coffer "$coffer_url" "$lua_script" "${lua_args[@]}"
   printf '  round %d  coffer  %12.2f req/s  p99 %s\n' "$r" "$run_rps" "$run_p99" >&2
   if gt "$run_rps" "$best_coffer_rps"; then best_coffer_rps="$run_rps" best_coffer_p99="$run_p99"; fi
+  if ((audit)); then
+    audit_device PUT
+    run_wrk coffer-audit "$coffer_url" "$lua_script" "${lua_args[@]}"
+    audit_device DELETE
+    lines="$(wc -l <"$audit_log")"
+    rm -f "$audit_log"
+    printf '  round %d  coffer+audit %7.2f req/s  p99 %s  (%s log lines)\n' "$r" "$run_rps" "$run_p99" "$lines" >&2
+    if gt "$run_rps" "$best_audit_rps"; then best_audit_rps="$run_rps" best_audit_p99="$run_p99"; fi
+  fi
 done
 
 # ----------------------------------------------------------------- report ---
@@ -172,6 +200,13 @@ printf '%-8s %14.2f %12s\n' nginx "$best_nginx_rps" "$best_nginx_p99"
 printf '%-8s %14.2f %12s\n' coffer "$best_coffer_rps" "$best_coffer_p99"
 echo "coffer/nginx: ${ratio} %"
 echo "target coffer/nginx >= 50 %: $ratio_verdict; target coffer p99 < 5 ms: $p99_verdict"
+if ((audit)); then
+  overhead="$(awk -v a="$best_audit_rps" -v c="$best_coffer_rps" 'BEGIN { printf "%.1f", 100 * (1 - a / c) }')"
+  audit_verdict="not met"
+  awk -v o="$overhead" 'BEGIN { exit !(o <= 15) }' && audit_verdict="met"
+  printf '%-8s %14.2f %12s\n' "+audit" "$best_audit_rps" "$best_audit_p99"
+  echo "one file audit device: ${overhead} % fewer req/s (target <= 15 %: $audit_verdict)"
+fi
 
 if ((record)); then
   bench_results_file
@@ -191,8 +226,13 @@ if ((record)); then
     echo "|---|---:|---:|"
     printf '| nginx | %.2f | %s |\n' "$best_nginx_rps" "$best_nginx_p99"
     printf '| coffer | %.2f | %s |\n' "$best_coffer_rps" "$best_coffer_p99"
+    ((audit)) && printf '| coffer + one file audit device | %.2f | %s |\n' "$best_audit_rps" "$best_audit_p99"
     echo
     echo "coffer/nginx: **${ratio} %** (target ≥ 50 %: $ratio_verdict); coffer p99 $best_coffer_p99 (target < 5 ms: $p99_verdict)"
+    if ((audit)); then
+      echo
+      echo "audit overhead (one file device, log on the same disk, every value HMAC'd, hash-chained): **${overhead} %** fewer req/s (target ≤ 15 %: $audit_verdict)"
+    fi
   } >>"$results"
   echo "recorded in ${results#"$repo_root"/}"
 fi

@@ -233,6 +233,9 @@ check_certs() {
 coffer_port=""
 bench_root_token="bench-root-token"
 
+# Extra arguments for `coffer server -dev` (set by the sourcing script).
+coffer_extra_args=()
+
 # Starts `coffer server -dev` (KV v2 at secret/, root token bench_root_token)
 # on a free loopback port, certificates in cert_dir. Its RocksDB data dir is
 # created under work_dir (TMPDIR), so it is removed even if coffer is killed.
@@ -246,6 +249,7 @@ start_coffer() {
       "-dev-listen-address=127.0.0.1:$coffer_port" \
       "-dev-tls-cert-dir=$cert_dir" \
       "-dev-root-token-id=$bench_root_token" \
+      "${coffer_extra_args[@]}" \
       >"$coffer_log" 2>&1 &
     coffer_pid=$!
     if wait_https "$coffer_pid" "https://127.0.0.1:$coffer_port/v1/sys/health" "$cert_dir/ca.pem" 30; then

@@ -21,6 +21,7 @@ constexpr const char* kUsage =
     "    server      Start a Coffer server (-config=FILE, or -dev)\n"
     "    status      Print seal and HA status\n\n"
     "Other commands:\n"
+    "    audit       Manage audit devices; verify and search audit logs\n"
     "    kv          Interact with the key/value secrets engine\n"
     "    operator    Perform operator-specific tasks (init, unseal, seal, rotate)\n"
     "    policy      Interact with policies\n"
@@ -53,7 +54,7 @@ int main(int argc, char** argv) {
       {"server", "", run_server_command},     {"status", "", run_status_command},
       {"token", "", run_token_command},       {"version", "", print_version},
       {"-version", "", print_version},        {"--version", "", print_version},
-      {"write", "", run_write_command},
+      {"write", "", run_write_command},       {"audit", "", run_audit_command},
   };
   for (const auto& command : kCommands) {
     if (command.name == args[0]) {

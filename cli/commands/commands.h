@@ -26,6 +26,7 @@ int run_read_command(const Args& args);    // read
 int run_write_command(const Args& args);   // write
 int run_list_command(const Args& args);    // list
 int run_delete_command(const Args& args);  // delete
+int run_audit_command(const Args& args);   // audit enable|disable|list|verify|query
 
 // Shared by `status` and `operator unseal`: the vault CLI's seal status table
 // rows, with the HA row from sys/leader when `leader` is an object.
