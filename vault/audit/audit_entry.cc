@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "vault/audit/json_writer.h"
+#include "vault/audit/raw_data_hasher.h"
 
 namespace coffer::audit {
 namespace {
@@ -46,91 +47,6 @@ void write_hashed(JsonWriter& w, const json& value, const DeviceHashing& d) {
     }
   }
 }
-
-// Renders the value of the top-level "data" member of a JSON text, hashed, straight from the
-// parser's events: the KV read fast path answers with pre-rendered text, and building a tree
-// of it only to walk it once would cost more than the read. Also picks up "lease_id".
-class DataRenderer final : public nlohmann::json_sax<json> {
- public:
-  DataRenderer(JsonWriter& w, const DeviceHashing& d) : w_(w), d_(d) {}
-
-  bool found_data() const { return found_; }
-  const std::string& lease_id() const { return lease_id_; }
-
-  bool null() override {
-    if (capturing()) w_.null();
-    return done_value();
-  }
-  bool boolean(bool v) override { return scalar(v ? "true" : "false"); }
-  bool number_integer(number_integer_t v) override { return scalar(std::to_string(v)); }
-  bool number_unsigned(number_unsigned_t v) override { return scalar(std::to_string(v)); }
-  bool number_float(number_float_t, const string_t& text) override { return scalar(text); }
-  bool string(string_t& v) override {
-    if (depth_ == 1 && top_key_ == "lease_id") lease_id_ = v;
-    if (capturing()) w_.string(d_.options.log_raw ? v : d_.hmac.hash(v));
-    return done_value();
-  }
-  bool binary(binary_t&) override { return scalar("null"); }
-  bool start_object(std::size_t) override {
-    if (capturing()) w_.begin_object();
-    if (depth_ == 1 && top_key_ == "data") found_ = true;
-    ++depth_;
-    return true;
-  }
-  bool end_object() override {
-    --depth_;
-    if (capturing()) w_.end_object();
-    return done_value();
-  }
-  bool start_array(std::size_t) override {
-    if (capturing()) w_.begin_array();
-    if (depth_ == 1 && top_key_ == "data") found_ = true;
-    ++depth_;
-    return true;
-  }
-  bool end_array() override {
-    --depth_;
-    if (capturing()) w_.end_array();
-    return done_value();
-  }
-  bool key(string_t& k) override {
-    if (depth_ == 1) {
-      top_key_ = k;
-    } else if (capturing()) {
-      w_.key(k);
-    }
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
-    return false;
-  }
-
- private:
-  // Inside the top-level "data" member (its value itself, or anything below it).
-  bool capturing() const { return depth_ >= 1 && top_key_ == "data"; }
-  bool scalar(std::string_view text) {
-    if (capturing()) {
-      if (d_.options.log_raw) {
-        w_.raw(text);
-      } else {
-        w_.string(d_.hmac.hash(text));
-      }
-    }
-    return done_value();
-  }
-  bool done_value() {
-    if (depth_ == 1 && top_key_ == "data") found_ = true;
-    if (depth_ == 1) top_key_.clear();
-    return true;
-  }
-
-  JsonWriter& w_;
-  const DeviceHashing& d_;
-  int depth_ = 0;
-  std::string top_key_;
-  bool found_ = false;
-  std::string lease_id_;
-};
 
 struct TokenHashes {
   std::string token;
@@ -383,18 +299,18 @@ std::string response_entry(const AuditRecord& record, const api::Response& respo
     }
   } else if (response.raw_body && response.content_type == "application/json") {
     // Pre-rendered JSON (the KV read fast path): only its data (and lease) are recorded.
-    std::string data;
-    JsonWriter data_writer(data);
-    DataRenderer renderer(data_writer, d);
-    const bool parsed = json::sax_parse(*response.raw_body, &renderer);
-    if (parsed && renderer.found_data()) {
+    const std::function<std::string(std::string_view)> hash = [&d](std::string_view v) {
+      return d.hmac.hash(v);
+    };
+    auto raw = hash_raw_data(*response.raw_body, d.options.log_raw ? nullptr : &hash);
+    if (raw && raw->data) {
       w.key("data");
-      w.raw(data);
+      w.raw(*raw->data);
     }
-    if (!renderer.lease_id().empty()) {
+    if (raw && !raw->lease_id.empty()) {
       w.key("secret");
       w.begin_object();
-      w.field("lease_id", renderer.lease_id());
+      w.field("lease_id", raw->lease_id);
       w.end_object();
     }
   }

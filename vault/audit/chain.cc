@@ -36,9 +36,12 @@ struct DigestContextFree {
 std::string sha256_hex(std::string_view bytes) {
   // One context per thread, reused: verify hashes every line of logs of gigabytes.
   thread_local std::unique_ptr<EVP_MD_CTX, DigestContextFree> ctx(EVP_MD_CTX_new());
+  // Fetched once: OpenSSL 3 looks the implementation up again on every EVP_sha256() init,
+  // which cost more than hashing a line.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   std::array<unsigned char, 32> digest{};
   unsigned int length = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
+  if (!ctx || sha256 == nullptr || EVP_DigestInit_ex(ctx.get(), sha256, nullptr) != 1 ||
       EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()) != 1 ||
       EVP_DigestFinal_ex(ctx.get(), digest.data(), &length) != 1) {
     return std::string();  // never matches a written hash

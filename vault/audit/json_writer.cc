@@ -120,6 +120,14 @@ void JsonWriter::key(std::string_view name) {
   first_ = true;  // the value that follows takes no comma
 }
 
+void JsonWriter::raw_key(std::string_view escaped) {
+  separate();
+  out_.push_back('"');
+  out_.append(escaped);
+  out_ += "\":";
+  first_ = true;
+}
+
 void JsonWriter::string(std::string_view value) {
   separate();
   append_json_string(out_, value);

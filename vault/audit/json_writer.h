@@ -21,6 +21,8 @@ class JsonWriter {
   void begin_array();
   void end_array();
   void key(std::string_view name);
+  // A key whose text is already escaped JSON string contents (copied from valid JSON).
+  void raw_key(std::string_view escaped);
   void string(std::string_view value);
   void boolean(bool value);
   void integer(std::int64_t value);
