@@ -20,7 +20,8 @@ TEST_CASE("AuditHmac matches HMAC-SHA256 for short, block-sized and long keys an
   for (std::size_t key_size : {1u, 32u, 64u, 65u, 200u}) {
     const std::string key(key_size, 'k');
     AuditHmac hmac(SecretBytes::from_string(key));
-    for (const std::string& value : {std::string(), std::string("CANARY"), std::string(1000, 'v')}) {
+    for (const std::string& value :
+         {std::string(), std::string("CANARY"), std::string(1000, 'v')}) {
       CHECK(hmac.hash(value) == reference(key, value));
     }
   }
