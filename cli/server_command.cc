@@ -66,6 +66,20 @@ audit::AuditOptions audit_options(bool allow_api_creation, const std::string& co
   return options;
 }
 
+// A directory removed, with everything in it, when this goes out of scope (empty = none).
+struct RemovedOnExit {
+  std::string path;
+  RemovedOnExit() = default;
+  explicit RemovedOnExit(std::string p) : path(std::move(p)) {}
+  RemovedOnExit(const RemovedOnExit&) = delete;
+  RemovedOnExit& operator=(const RemovedOnExit&) = delete;
+  ~RemovedOnExit() {
+    if (path.empty()) return;
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
 int serve(core::Core& core, const std::vector<config::ListenerConfig>& listeners,
           const std::function<void(const std::vector<std::string>&)>& on_listening) {
   http::ServerOptions options;
@@ -96,14 +110,17 @@ int run_dev(const ParsedFlags& flags) {
   if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
 
   std::string cert_dir = flags.get("dev-tls-cert-dir");
-  if (cert_dir.empty()) cert_dir = make_temp_dir("coffer-dev-tls-XXXXXX");
+  // What dev mode creates for itself goes when it exits, whichever way it returns.
+  RemovedOnExit own_cert_dir;
+  if (cert_dir.empty()) own_cert_dir.path = cert_dir = make_temp_dir("coffer-dev-tls-XXXXXX");
   if (cert_dir.empty()) return fail_with(internal_error("cannot create a certificate directory"));
   auto certs = write_dev_certificates(cert_dir, host);
   if (!certs) return fail_with(certs.error());
 
-  const std::string data_dir = make_temp_dir("coffer-dev-data-XXXXXX");
-  if (data_dir.empty()) return fail_with(internal_error("cannot create a data directory"));
-  auto backend = storage::open_rocksdb_backend(data_dir);
+  // Declared before the backend, so the directory is removed after the database is closed.
+  RemovedOnExit data_dir{make_temp_dir("coffer-dev-data-XXXXXX")};
+  if (data_dir.path.empty()) return fail_with(internal_error("cannot create a data directory"));
+  auto backend = storage::open_rocksdb_backend(data_dir.path);
   if (!backend) return fail_with(backend.error());
 
   int exit_code = 0;
@@ -148,9 +165,6 @@ int run_dev(const ParsedFlags& flags) {
                 << std::flush;
     });
   }
-  std::error_code ignored;
-  backend->reset();
-  std::filesystem::remove_all(data_dir, ignored);
   return exit_code;
 }
 

@@ -253,8 +253,12 @@ class CofferServer:
         base = os.path.join(self.log_dir, "%s.%d" % (self.name, self._starts))
         self.stdout_path, self.stderr_path = base + ".stdout", base + ".stderr"
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            # TMPDIR: a dev server's data directory lands in this test's temporary directory,
+            # so it is removed with it even when the server is killed rather than stopped.
+            env = dict(os.environ, TMPDIR=self.log_dir)
             self.proc = subprocess.Popen([COFFER_BIN] + self.args, stdin=subprocess.DEVNULL,
-                                         stdout=out, stderr=err, preexec_fn=_die_with_parent)
+                                         stdout=out, stderr=err, env=env,
+                                         preexec_fn=_die_with_parent)
         _live_servers.add(self)
         deadline = time.monotonic() + timeout
         while True:
