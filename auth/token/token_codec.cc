@@ -23,7 +23,8 @@ nlohmann::json entry_to_json(const core::TokenEntry& e) {
           {"num_uses", e.num_uses},
           {"renewable", e.renewable},
           {"orphan", e.orphan},
-          {"mfa_validated", e.mfa_validated}};
+          {"mfa_validated", e.mfa_validated},
+          {"bound_cidrs", e.bound_cidrs}};
 }
 
 Result<core::TokenEntry> entry_from_json(const nlohmann::json& j) {
@@ -47,6 +48,7 @@ Result<core::TokenEntry> entry_from_json(const nlohmann::json& j) {
     e.renewable = j.at("renewable").get<bool>();
     e.orphan = j.at("orphan").get<bool>();
     e.mfa_validated = j.value("mfa_validated", false);
+    e.bound_cidrs = j.value("bound_cidrs", std::vector<std::string>{});
     return e;
   } catch (const nlohmann::json::exception&) {
     return fail(internal_error("token entry is corrupt"));
@@ -96,6 +98,7 @@ nlohmann::json lookup_data(const core::TokenEntry& e, std::string_view id, std::
           {"display_name", e.display_name},
           {"entity_id", e.entity_id},
           {"mfa_validated", e.mfa_validated},
+          {"bound_cidrs", e.bound_cidrs},
           {"expire_time",
            e.expire_time == 0 ? nlohmann::json(nullptr) : nlohmann::json(rfc3339(e.expire_time))},
           {"explicit_max_ttl", e.explicit_max_ttl},

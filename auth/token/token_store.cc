@@ -16,6 +16,7 @@
 #include "vault/base/secret_bytes.h"
 #include "vault/core/envelope.h"
 #include "vault/core/fields.h"
+#include "vault/policy/policy.h"
 
 namespace coffer::auth::token {
 namespace {
@@ -122,6 +123,7 @@ struct Role {
   std::int64_t token_num_uses = 0;
   bool token_no_default_policy = false;
   std::string token_type = "default-service";
+  std::vector<std::string> token_bound_cidrs;  // canonical CIDRs; empty = any address
 
   nlohmann::json to_json() const {
     return {{"name", name},
@@ -137,6 +139,7 @@ struct Role {
             {"token_num_uses", token_num_uses},
             {"token_no_default_policy", token_no_default_policy},
             {"token_type", token_type},
+            {"token_bound_cidrs", token_bound_cidrs},
             {"allowed_policies_glob", allowed_policies_glob},
             {"disallowed_policies_glob", disallowed_policies_glob},
             // Vault returns this; Coffer does not implement entity aliases on roles yet.
@@ -161,9 +164,13 @@ struct Role {
     r.token_num_uses = j.value("token_num_uses", 0);
     r.token_no_default_policy = j.value("token_no_default_policy", false);
     r.token_type = j.value("token_type", "default-service");
+    r.token_bound_cidrs = j.value("token_bound_cidrs", std::vector<std::string>{});
     return r;
   }
 };
+
+// num_uses of a token whose last use was spent by a request still being served.
+constexpr std::int64_t kSpentUses = -1;
 
 class BarrierTokenStore final : public core::TokenStore {
  public:
@@ -190,7 +197,8 @@ class BarrierTokenStore final : public core::TokenStore {
       }
     }
     if (!entry) return entry;
-    if (entry->expire_time != 0 && entry->expire_time <= clock_.unix_seconds()) {
+    if (entry->num_uses == kSpentUses ||
+        (entry->expire_time != 0 && entry->expire_time <= clock_.unix_seconds())) {
       return std::optional<core::TokenEntry>();
     }
     return entry;
@@ -202,22 +210,26 @@ class BarrierTokenStore final : public core::TokenStore {
                             storage_.get(std::string(kAccessorPrefix) + std::string(accessor)));
     if (!hash) return std::optional<core::TokenEntry>();
     COFFER_ASSIGN_OR_RETURN(auto entry, load_entry(*hash));
-    if (entry && entry->expire_time != 0 && entry->expire_time <= now()) {
+    if (entry && (entry->num_uses == kSpentUses ||
+                  (entry->expire_time != 0 && entry->expire_time <= now()))) {
       return std::optional<core::TokenEntry>();
     }
     return entry;
   }
 
-  Status consume_use(const core::TokenEntry& entry) override {
-    if (entry.num_uses <= 0 || entry.is_batch()) return ok_status();
+  Result<bool> consume_use(const core::TokenEntry& entry) override {
+    if (entry.num_uses <= 0 || entry.is_batch()) return false;
     std::lock_guard lock(write_mutex_);
     // Re-read under the lock: two concurrent requests must not both spend the last use.
     COFFER_ASSIGN_OR_RETURN(auto current, load_entry(entry.id_hash));
-    if (!current) return permission_denied();
-    if (current->num_uses == 1) return revoke_tree_locked(current->id_hash, true);
-    current->num_uses -= 1;
-    return write_entries({storage::WriteOp::put(std::string(kIdPrefix) + current->id_hash,
-                                                entry_to_json(*current).dump())});
+    if (!current || current->num_uses <= 0) return fail(permission_denied());
+    const bool last = current->num_uses == 1;
+    // The last use leaves the entry spent (kSpentUses): invisible to lookups at once, and
+    // revoked by the caller after the request.
+    current->num_uses = last ? kSpentUses : current->num_uses - 1;
+    COFFER_TRY(write_entries({storage::WriteOp::put(std::string(kIdPrefix) + current->id_hash,
+                                                    entry_to_json(*current).dump())}));
+    return last;
   }
 
   Result<std::string> create_root_token(std::string_view requested_id) override {
@@ -619,6 +631,8 @@ class BarrierTokenStore final : public core::TokenStore {
     // Children belong to their parent's entity. Binding a token to another entity is an
     // operator's act (sudo); the core has checked that the entity exists and is enabled.
     entry.entity_id = parent.entity_id;
+    // A child never escapes its parent's network binding (a role may narrow it further).
+    entry.bound_cidrs = parent.bound_cidrs;
     if (entity_id->has_value() && !(*entity_id)->empty()) {
       if (!call.sudo) {
         return Response::error(
@@ -762,6 +776,7 @@ class BarrierTokenStore final : public core::TokenStore {
                    (role->path_suffix.empty() ? "" : "/" + role->path_suffix);
       if (!role->renewable) entry.renewable = false;
       if (entry.num_uses == 0) entry.num_uses = role->token_num_uses;
+      if (!role->token_bound_cidrs.empty()) entry.bound_cidrs = role->token_bound_cidrs;
     } else {
       entry.path = orphan_path ? "auth/token/create-orphan" : "auth/token/create";
     }
@@ -867,10 +882,26 @@ class BarrierTokenStore final : public core::TokenStore {
         auto uses = fields::int_field(b, "token_num_uses");
         auto no_default = fields::bool_field(b, "token_no_default_policy");
         auto type = fields::string_field(b, "token_type");
+        auto cidrs = fields::string_list_field(b, "token_bound_cidrs");
         if (auto bad = fields::first_error(allowed, disallowed, allowed_glob, disallowed_glob,
                                            orphan, renewable, suffix, ttl, max_ttl, explicit_max,
-                                           period, uses, no_default, type))
+                                           period, uses, no_default, type, cidrs))
           return error(*bad);
+        // Vault's legacy name for the same field.
+        if (!*cidrs) {
+          cidrs = fields::string_list_field(b, "bound_cidrs");
+          if (!cidrs) return error(cidrs.error());
+        }
+        if (*cidrs) {
+          std::vector<std::string> canonical;
+          for (const auto& text : **cidrs) {
+            if (text.empty()) continue;
+            auto network = policy::IpNetwork::parse(text);
+            if (!network) return bad_request("invalid token_bound_cidrs entry \"" + text + "\"");
+            canonical.push_back(network->to_string());
+          }
+          role.token_bound_cidrs = std::move(canonical);
+        }
         if (*allowed) role.allowed_policies = normalise_policies(**allowed);
         if (*disallowed) role.disallowed_policies = normalise_policies(**disallowed);
         // Patterns are lower-cased like the names they are matched against (Vault sanitises

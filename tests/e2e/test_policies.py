@@ -440,6 +440,41 @@ class AclEnforcementTest(DevServerCase):
         self.assert_allowed(self.raw("PUT", "sys/rotate", token=with_sudo), 204)
         self.assertEqual(self.root.sys.get_encryption_key_status()["data"]["term"], before + 1)
 
+    def test_e56_sys_glob_read_list_does_not_reach_sudo_paths(self):
+        # A broad `sys/*` grant without sudo still stops at every root-protected path
+        # (Core::sudo_required: sys/audit, the sys/raw prefix, LIST on sys/leases/lookup/).
+        # Without `default`, whose exact `sys/leases/lookup` stanza (update only) would win
+        # over the glob for LIST sys/leases/lookup/ and deny it for lacking "list" instead.
+        token = self.token_for('path "sys/*" { capabilities = ["read", "list"] }',
+                               no_default_policy=True)
+        sudo_reason = 'denied by path "sys/*": path is root-protected and "sudo" is not granted'
+        for method, path in (("GET", "sys/audit"), ("GET", "sys/raw/core/keyring"),
+                             ("GET", "sys/raw/sys/token/id"), ("LIST", "sys/raw/"),
+                             ("LIST", "sys/leases/lookup/")):
+            with self.subTest(method=method, path=path):
+                r = self.raw(method, path, token=token)
+                self.assert_denied(r)
+                self.assertEqual(r.json()["errors"], ["permission denied", sudo_reason])
+        # GET ?list=true is the same LIST.
+        r = self.raw("GET", "sys/leases/lookup/", token=token, params={"list": "true"})
+        self.assertEqual(r.json()["errors"], ["permission denied", sudo_reason], r.text)
+        # Positive control: the same stanza reads non-sudo sys paths.
+        r = self.raw("GET", "sys/mounts", token=token)
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["data"]["secret/"]["type"], "kv")
+        r = self.raw("LIST", "sys/policies/acl", token=token)
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertIn("default", r.json()["data"]["keys"])
+        # With `default` as well, LIST sys/leases/lookup/ is still refused, by that stanza.
+        with_default = self.token_for('path "sys/*" { capabilities = ["read", "list"] }')
+        r = self.raw("LIST", "sys/leases/lookup/", token=with_default)
+        self.assert_denied(r)
+        self.assertEqual(r.json()["errors"], [
+            "permission denied",
+            'denied by path "sys/leases/lookup": capability "list" not granted'])
+        r = self.raw("GET", "sys/audit", token=with_default)
+        self.assertEqual(r.json()["errors"], ["permission denied", sudo_reason], r.text)
+
     def test_e57_policy_change_applies_to_the_next_request(self):
         self.write_v2("e57/x")
         name = self.put_policy(unique("e57"),

@@ -40,6 +40,10 @@ class WrappingTest(h.DevServerCase):
         lookup = self.raw("POST", "sys/wrapping/lookup", token="",
                           json={"token": info["token"]})
         self.assertEqual(lookup.status_code, 200, lookup.text)
+        # Unauthenticated, so metadata only (SECURITY.md §6 H79): never the wrapped data.
+        self.assertNotIn(canary, lookup.text)
+        self.assertEqual(set(lookup.json()["data"]),
+                         {"creation_path", "creation_time", "creation_ttl"})
         self.assertEqual(lookup.json()["data"]["creation_path"], "secret/data/" + path)
         self.assertEqual(lookup.json()["data"]["creation_ttl"], 60)
 
@@ -87,8 +91,10 @@ class WrappingTest(h.DevServerCase):
         path = self.put_secret("short-lived")
         info = self.root.read("secret/data/" + path, wrap_ttl=1)["wrap_info"]
         time.sleep(2.2)
-        with self.assertRaises(hexc.VaultError):
+        # Vault: 400, the expired token is as good as unknown.
+        with self.assertRaises(hexc.InvalidRequest) as ctx:
             self.root.sys.unwrap(token=info["token"])
+        self.assertEqual(ctx.exception.errors, ["wrapping token is not valid or does not exist"])
 
     def test_policy_wrapping_ttl_bounds(self):
         path = self.put_secret("bounded")

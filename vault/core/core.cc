@@ -1,4 +1,5 @@
 #include "vault/core/core.h"
+#include "vault/base/log.h"
 #include "vault/base/time_format.h"
 
 #include <charconv>
@@ -172,6 +173,16 @@ api::Response Core::handle(api::Request request) {
 
 namespace {
 
+// Whether a token bound to `cidrs` may be used from `address` (unbound tokens: anywhere).
+bool token_usable_from(const std::vector<std::string>& cidrs, const std::string& address) {
+  if (cidrs.empty()) return true;
+  for (const auto& text : cidrs) {
+    auto network = policy::IpNetwork::parse(text);
+    if (network && network->contains(address)) return true;
+  }
+  return false;
+}
+
 audit::AuditAuth audit_auth(const TokenEntry& token, std::string_view raw_token,
                             const identity::Entity* entity) {
   audit::AuditAuth auth;
@@ -225,6 +236,9 @@ api::Response Core::serve(api::Request request, audit::AuditRecord* audit, api::
   auto token = tokens_->lookup(request.client_token);
   if (!token) return denied(api::Response::error(token.error()));
   if (!*token) return denied(api::Response::error(permission_denied()));
+  if (!token_usable_from((*token)->bound_cidrs, request.remote_address)) {
+    return denied(api::Response::error(permission_denied()));
+  }
 
   // Route before authorising: a write to an engine path is a `create` when the
   // item does not exist yet, and policies grant create and update separately.
@@ -268,7 +282,8 @@ api::Response Core::serve(api::Request request, audit::AuditRecord* audit, api::
   // The request entry is on record before anything runs.
   if (!record_request()) return audit_failure();
   // A limited-use token spends a use only on a request it was allowed to make.
-  if (Status s = tokens_->consume_use(**token); !s.ok()) return api::Response::error(s);
+  auto last_use = tokens_->consume_use(**token);
+  if (!last_use) return api::Response::error(last_use.error());
   const std::int64_t wrap_ttl = request.wrap_ttl;
   std::string creation_path = wrap_ttl > 0 ? request.path : std::string();
   api::Response response;
@@ -278,6 +293,12 @@ api::Response Core::serve(api::Request request, audit::AuditRecord* audit, api::
     response = route->mount->engine->handle(request);
   } else {
     response = dispatch(std::move(request), **token, decision);
+  }
+  if (*last_use) {
+    // The token already authenticates nothing; this removes it, its children and cubbyhole.
+    if (Status s = tokens_->revoke(**token); !s.ok()) {
+      log::error("could not revoke a used-up token: " + s.message());
+    }
   }
   if (wrap_ttl > 0) return wrap_response(std::move(response), wrap_ttl, creation_path);
   return response;

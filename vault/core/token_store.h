@@ -49,6 +49,9 @@ struct TokenEntry {
   bool orphan = false;
   // Coffer: minted by an MFA step-up; satisfies policies' require_mfa condition.
   bool mfa_validated = false;
+  // Networks the token may be used from (canonical CIDRs, from its role's token_bound_cidrs
+  // or its parent); empty = any. A use from elsewhere is refused as if the token did not exist.
+  std::vector<std::string> bound_cidrs;
 
   bool is_root() const;
   bool is_batch() const { return type == "batch"; }
@@ -70,9 +73,11 @@ class TokenStore {
   virtual Result<std::optional<TokenEntry>> lookup(std::string_view token) = 0;
   // nullopt for an unknown accessor or an expired token.
   virtual Result<std::optional<TokenEntry>> lookup_accessor(std::string_view accessor) = 0;
-  // Spends one use of a limited-use token (num_uses > 0); the token is revoked
-  // when its last use is spent. A no-op for unlimited tokens.
-  virtual Status consume_use(const TokenEntry& entry) = 0;
+  // Spends one use of a limited-use token (num_uses > 0). True when that was the last use:
+  // from then on the token no longer authenticates, and the caller revokes it once the
+  // request it was spent on has been served (so that request still sees, e.g., its
+  // cubbyhole). False for unlimited tokens and uses that leave some.
+  virtual Result<bool> consume_use(const TokenEntry& entry) = 0;
   // Creates a root token. `requested_id` empty = a fresh random `hvs.` token.
   virtual Result<std::string> create_root_token(std::string_view requested_id) = 0;
   // Mints a service token for the core (response wrapping, auth-method logins):

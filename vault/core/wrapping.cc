@@ -43,7 +43,12 @@ api::Response Core::handle_cubbyhole(api::Request request, const TokenEntry& tok
   auto engine = cubbyhole_engine(token.id_hash);
   if (!engine) return api::Response::error(engine.error());
   request.path = request.path == "cubbyhole" ? "" : request.path.substr(10);
-  return (*engine)->handle(request);
+  api::Response response = (*engine)->handle(request);
+  // Cubbyhole values have no lease (Vault): the KV v1 engine's advisory TTL does not apply.
+  if (response.body && response.body->contains("lease_duration")) {
+    (*response.body)["lease_duration"] = 0;
+  }
+  return response;
 }
 
 api::Response Core::wrap_response(api::Response response, std::int64_t ttl,
@@ -66,6 +71,9 @@ api::Response Core::wrap_response(api::Response response, std::int64_t ttl,
   entry.creation_time = clock_.unix_seconds();
   entry.creation_ttl = ttl;
   entry.expire_time = entry.creation_time + ttl;
+  // Single use, as in Vault: whatever reads the response with the token itself (unwrap, or
+  // a read of cubbyhole/response) spends it, and the token and its cubbyhole go after that.
+  entry.num_uses = 1;
   auto token = tokens_->mint(entry);
   if (!token) return api::Response::error(token.error());
   const std::string created = rfc3339_nano(clock_.now());
