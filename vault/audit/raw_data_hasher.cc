@@ -121,22 +121,11 @@ class Scanner {
         continue;
       }
       const char e = raw[++k];
+      if (auto c = simple_escape(e)) {
+        out.push_back(*c);
+        continue;
+      }
       switch (e) {
-        case 'n':
-          out.push_back('\n');
-          break;
-        case 't':
-          out.push_back('\t');
-          break;
-        case 'r':
-          out.push_back('\r');
-          break;
-        case 'b':
-          out.push_back('\b');
-          break;
-        case 'f':
-          out.push_back('\f');
-          break;
         case 'u': {
           std::uint32_t cp = 0;
           if (!hex4(raw, k + 1, cp)) {
@@ -157,8 +146,8 @@ class Scanner {
           break;
         }
         default:
-          out.push_back(e);
-          break;  // \" \\ \/
+          out.push_back(e);  // not written by a JSON renderer; kept as it is
+          break;
       }
     }
     return out;

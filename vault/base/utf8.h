@@ -1,7 +1,9 @@
 #pragma once
-// UTF-8 encoding of one code point (for decoders of \u escapes: HCL, JSON).
+// Shared pieces of string-escape decoders (HCL, JSON): UTF-8 encoding of one code point, and
+// the one-letter escapes.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace coffer {
@@ -22,6 +24,31 @@ inline void append_utf8(std::string& out, std::uint32_t cp) {
     out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
     out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
     out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// The character a one-letter JSON/HCL escape stands for (\n -> newline, \" -> quote, ...);
+// nullopt for any other letter, \u included.
+inline std::optional<char> simple_escape(char letter) {
+  switch (letter) {
+    case '"':
+      return '"';
+    case '\\':
+      return '\\';
+    case '/':
+      return '/';
+    case 'n':
+      return '\n';
+    case 't':
+      return '\t';
+    case 'r':
+      return '\r';
+    case 'b':
+      return '\b';
+    case 'f':
+      return '\f';
+    default:
+      return std::nullopt;
   }
 }
 

@@ -206,31 +206,11 @@ class Lexer {
       if (pos_ >= text_.size())
         return fail(syntax_error(source_, start_line, "unterminated string"));
       const char e = text_[pos_++];
+      if (auto c = simple_escape(e)) {
+        out.push_back(*c);
+        continue;
+      }
       switch (e) {
-        case '"':
-          out.push_back('"');
-          break;
-        case '\\':
-          out.push_back('\\');
-          break;
-        case '/':
-          out.push_back('/');
-          break;
-        case 'n':
-          out.push_back('\n');
-          break;
-        case 't':
-          out.push_back('\t');
-          break;
-        case 'r':
-          out.push_back('\r');
-          break;
-        case 'b':
-          out.push_back('\b');
-          break;
-        case 'f':
-          out.push_back('\f');
-          break;
         case 'u': {
           COFFER_ASSIGN_OR_RETURN(std::uint32_t cp, hex4());
           if (cp >= 0xDC00 && cp <= 0xDFFF) return fail(error("unpaired surrogate in \\u escape"));
