@@ -28,17 +28,7 @@ bench_name=kv_read_vs_nginx
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-record=0
-for arg in "$@"; do
-  case "$arg" in
-    --record) record=1 ;;
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    *) die "unknown argument '$arg' (try --help)" ;;
-  esac
-done
+bench_parse_args "$@"
 
 bench_init
 

@@ -6,6 +6,7 @@
 # The caller sets bench_name (the message prefix, e.g. health_vs_nginx) and
 # runs under `set -euo pipefail`. Then, in this order:
 #
+#   bench_parse_args "$@"      record (1 with --record); -h/--help prints usage
 #   bench_init                 script_dir, repo_root (and cd there), duration,
 #                              rounds, nginx_workers, wrk_threads, wrk_connections
 #   bench_require_tools N      coffer_bin (unless N's skip_coffer=1), wrk, curl,
@@ -32,6 +33,22 @@ die() {
 note() { echo "$bench_name: $*" >&2; }
 
 gt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
+
+# The scripts' common arguments: --record (sets record=1), -h/--help.
+bench_parse_args() {
+  record=0
+  local arg
+  for arg in "$@"; do
+    case "$arg" in
+      --record) record=1 ;;
+      -h | --help)
+        usage
+        exit 0
+        ;;
+      *) die "unknown argument '$arg' (try --help)" ;;
+    esac
+  done
+}
 
 bench_init() {
   script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
