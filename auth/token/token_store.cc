@@ -51,16 +51,6 @@ std::string sanitise_display_name(std::string_view name) {
   return out;
 }
 
-std::vector<std::string> normalise_policies(std::vector<std::string> policies) {
-  for (auto& p : policies) {
-    std::transform(p.begin(), p.end(), p.begin(), [](unsigned char c) { return std::tolower(c); });
-  }
-  std::sort(policies.begin(), policies.end());
-  policies.erase(std::unique(policies.begin(), policies.end()), policies.end());
-  std::erase(policies, std::string());
-  return policies;
-}
-
 bool contains(const std::vector<std::string>& v, std::string_view item) {
   return std::find(v.begin(), v.end(), item) != v.end();
 }
@@ -659,7 +649,7 @@ class BarrierTokenStore final : public core::TokenStore {
 
     // Policies: default to the parent's; a non-sudo parent may only narrow.
     std::vector<std::string> requested =
-        policies->has_value() ? normalise_policies(**policies) : parent.policies;
+        policies->has_value() ? policy::normalize_policy_list(**policies) : parent.policies;
     const bool no_default_policy =
         no_default->value_or(false) || (role && role->token_no_default_policy);
     // A role that disallows `default` (by name or pattern) never hands it out implicitly.
@@ -669,7 +659,7 @@ class BarrierTokenStore final : public core::TokenStore {
     if (role) {
       // Globs only admit requested names; with nothing requested the token gets the role's
       // literal allowed_policies, as in Vault.
-      if (!policies->has_value()) requested = normalise_policies(role->allowed_policies);
+      if (!policies->has_value()) requested = policy::normalize_policy_list(role->allowed_policies);
       const bool role_restricts =
           !role->allowed_policies.empty() || !role->allowed_policies_glob.empty();
       if (role_restricts) {
@@ -686,10 +676,10 @@ class BarrierTokenStore final : public core::TokenStore {
             shown.push_back("default");
             shown_allowed.push_back("default");
           }
-          return bad_request("token policies (" + go_quote(normalise_policies(shown)) +
+          return bad_request("token policies (" + go_quote(policy::normalize_policy_list(shown)) +
                              ") must be subset of the role's allowed policies (" +
-                             go_quote(normalise_policies(shown_allowed)) + ") or glob policies (" +
-                             go_quote(role->allowed_policies_glob) + ")");
+                             go_quote(policy::normalize_policy_list(shown_allowed)) +
+                             ") or glob policies (" + go_quote(role->allowed_policies_glob) + ")");
         }
       } else if (!call.sudo && !parent.is_root()) {
         // Without an allow list the role grants nothing the caller lacks; `default` is the
@@ -726,7 +716,7 @@ class BarrierTokenStore final : public core::TokenStore {
       }
     }
     if (no_default_policy) std::erase(requested, std::string("default"));
-    entry.policies = normalise_policies(std::move(requested));
+    entry.policies = policy::normalize_policy_list(std::move(requested));
     if (entry.policies.empty()) return bad_request("token must have at least one policy");
     if (contains(entry.policies, "response-wrapping")) {
       return bad_request("cannot assign policy \"response-wrapping\"");
@@ -902,12 +892,14 @@ class BarrierTokenStore final : public core::TokenStore {
           }
           role.token_bound_cidrs = std::move(canonical);
         }
-        if (*allowed) role.allowed_policies = normalise_policies(**allowed);
-        if (*disallowed) role.disallowed_policies = normalise_policies(**disallowed);
+        if (*allowed) role.allowed_policies = policy::normalize_policy_list(**allowed);
+        if (*disallowed) role.disallowed_policies = policy::normalize_policy_list(**disallowed);
         // Patterns are lower-cased like the names they are matched against (Vault sanitises
         // them the same way).
-        if (*allowed_glob) role.allowed_policies_glob = normalise_policies(**allowed_glob);
-        if (*disallowed_glob) role.disallowed_policies_glob = normalise_policies(**disallowed_glob);
+        if (*allowed_glob)
+          role.allowed_policies_glob = policy::normalize_policy_list(**allowed_glob);
+        if (*disallowed_glob)
+          role.disallowed_policies_glob = policy::normalize_policy_list(**disallowed_glob);
         if (*orphan) role.orphan = **orphan;
         if (*renewable) role.renewable = **renewable;
         if (*suffix) role.path_suffix = **suffix;

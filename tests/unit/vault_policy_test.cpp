@@ -996,3 +996,13 @@ TEST_CASE("the TTL cap a decision reports is the most generous of the granting p
   CHECK(d.granting_policies == std::vector<std::string>{"wider"});
   CHECK(d.max_ttl == 2h);
 }
+
+namespace coffer::policy {
+
+TEST_CASE("normalize_policy_list lower-cases, drops empty names, sorts and de-duplicates") {
+  CHECK(normalize_policy_list({"Web", "", "db", "web", "DB", "admin"}) ==
+        std::vector<std::string>{"admin", "db", "web"});
+  CHECK(normalize_policy_list({}).empty());
+}
+
+}  // namespace coffer::policy

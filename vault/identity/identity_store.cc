@@ -30,14 +30,6 @@ bool is_write(api::Operation op) {
   return op == api::Operation::kCreate || op == api::Operation::kUpdate;
 }
 
-std::vector<std::string> normalise_policies(std::vector<std::string> policies) {
-  for (auto& p : policies) p = lower(p);
-  std::erase_if(policies, [](const std::string& p) { return p.empty(); });
-  std::ranges::sort(policies);
-  policies.erase(std::unique(policies.begin(), policies.end()), policies.end());
-  return policies;
-}
-
 }  // namespace
 
 IdentityStore::IdentityStore(barrier::LogicalStorage& storage, const Clock& clock,
@@ -241,7 +233,7 @@ api::Response IdentityStore::entity_write(const api::Request& request,
     e.name = **name;
   }
   if (*metadata) e.metadata = **metadata;
-  if (*policies) e.policies = normalise_policies(**policies);
+  if (*policies) e.policies = policy::normalize_policy_list(**policies);
   if (*disabled) e.disabled = **disabled;
   if (*kind) e.identity_kind = **kind;
   e.last_update_time = now;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <utility>
 
@@ -851,6 +852,17 @@ Status validate_path_template(std::string_view path, bool* templated) {
   if (!checked.has_value()) return checked.error();
   if (templated != nullptr) *templated = found;
   return ok_status();
+}
+
+std::vector<std::string> normalize_policy_list(std::vector<std::string> names) {
+  for (auto& n : names) {
+    std::ranges::transform(n, n.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  }
+  std::erase(names, std::string());
+  std::ranges::sort(names);
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
 }
 
 Result<std::string> normalize_policy_name(std::string_view name) {

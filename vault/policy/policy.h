@@ -226,6 +226,10 @@ inline constexpr std::string_view kResponseWrappingPolicyName = "response-wrappi
 // "..". Errors: invalid_argument naming the rule broken.
 Result<std::string> normalize_policy_name(std::string_view name);
 
+// A list of policy names as tokens, roles and entities keep it: lower-cased, without empty
+// names, sorted, each once.
+std::vector<std::string> normalize_policy_list(std::vector<std::string> names);
+
 // Parses a policy. `name` is normalized as above; "root" is refused (the root policy is built in
 // and immutable). `text` is HCL, JSON (first non-space character `{`), or either of those
 // base64-encoded (standard alphabet, padded; tried first, as Vault does).
